@@ -1,0 +1,69 @@
+"""Element-wise activations and their derivatives, written in terms of the *output*.
+
+For the recurrences in this package the backward pass only keeps the activation's output
+h = σ(a), so each derivative is expressed through h: tanh'(a) = 1 − h², relu'(a) = [h > 0],
+linear'(a) = 1, sigmoid'(a) = h (1 − h).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function 1 / (1 + e^(−a)), no overflow warnings."""
+    # e^(−|a|) never overflows; pick the algebraically equal form for each sign.
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+
+
+def _relu(a: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0)
+
+
+def _linear(a: np.ndarray) -> np.ndarray:
+    return a
+
+
+def _tanh_grad(h: np.ndarray) -> np.ndarray:
+    return 1 - h * h
+
+
+def _relu_grad(h: np.ndarray) -> np.ndarray:
+    return (h > 0).astype(h.dtype)
+
+
+def _linear_grad(h: np.ndarray) -> np.ndarray:
+    return np.ones_like(h)
+
+
+def _sigmoid_grad(h: np.ndarray) -> np.ndarray:
+    return h * (1 - h)
+
+
+# name -> (σ, σ' written in terms of h = σ(a), γ = sup |σ'|)
+ACTIVATIONS: dict[str, tuple[Callable, Callable, float]] = {
+    "tanh": (np.tanh, _tanh_grad, 1.0),
+    "relu": (_relu, _relu_grad, 1.0),
+    "linear": (_linear, _linear_grad, 1.0),
+    "sigmoid": (sigmoid, _sigmoid_grad, 0.25),
+}
+
+
+def activation_fn(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """σ for `name` in ACTIVATIONS."""
+    return ACTIVATIONS[name][0]
+
+
+def activation_grad(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """σ'(a) as a function of h = σ(a)."""
+    return ACTIVATIONS[name][1]
+
+
+def gamma(name: str) -> float:
+    """γ = sup_a |σ'(a)|: 1 for tanh, relu and linear, 1/4 for the sigmoid (Pascanu et al. 2013)."""
+    from rnnlab.validation import check_activation
+
+    return ACTIVATIONS[check_activation(name)][2]
