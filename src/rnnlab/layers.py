@@ -216,9 +216,13 @@ def _split4(a: np.ndarray, H: int):
 
 def _lstm_gates(a: np.ndarray, H: int) -> np.ndarray:
     """Apply σ to the i, f, o blocks and tanh to the g block of a: (..., 4H), in place."""
-    a[..., :2 * H] = sigmoid(a[..., :2 * H])
-    a[..., 3 * H:] = sigmoid(a[..., 3 * H:])
-    np.tanh(a[..., 2 * H:3 * H], out=a[..., 2 * H:3 * H])
+    # σ(a) = (1 + tanh(a/2)) / 2: halve the σ blocks, one tanh over all 4H, then shift σ blocks
+    a[..., :2 * H] *= 0.5
+    a[..., 3 * H:] *= 0.5
+    np.tanh(a, out=a)
+    for sl in (slice(0, 2 * H), slice(3 * H, 4 * H)):
+        a[..., sl] *= 0.5
+        a[..., sl] += 0.5
     return a
 
 
@@ -284,7 +288,8 @@ def lstm_step_backward(dout, cache: LSTMStepCache):
 
 def _unpack_pair(name, dout):
     if not isinstance(dout, tuple | list) or len(dout) != 2:
-        raise TypeError(f"{name} must be a pair (dh, dc) of (N, H) arrays; got {type(dout).__name__}")
+        raise TypeError(f"{name} must be a pair (dh, dc) of (N, H) arrays; "
+                        f"got {type(dout).__name__}")
     return dout
 
 

@@ -1,0 +1,50 @@
+# Recurrent Neural Networks, Interactively — one entry point for readers, learners, teachers, CI.
+#   make book         build the HTML book into _build/html (executes the notebooks, cached)
+#   make test         the whole test suite (rnnlab, notebooks via nbval, book, assignments, browser)
+#   make lab          JupyterLab on the chapters
+#   make bench        speed benchmarks (rnnlab vs torch.nn, explorer latency)
+#   make assignments  student versions of the nbgrader assignments into assignments/release/
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: book test lab bench assignments lint clean venv
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt -r requirements-dev.txt
+	# Build matplotlib's font cache now, so that its one-time notice never lands in a notebook
+	# output that nbval compares.
+	$(PY) -c "import matplotlib.pyplot"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(PY) -m tools.build_book
+
+test: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks experiments tools
+	$(PY) -m pytest -n $(JOBS) --dist loadscope tests
+	$(PY) -m pytest -n $(JOBS) --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg chapters
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab chapters
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_layers.py
+	$(PY) benchmarks/bench_explorer.py
+
+assignments: $(STAMP)
+	$(PY) -m tools.release_assignments
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks experiments tools
+
+clean:
+	rm -rf _build .jupyter_cache assignments/release

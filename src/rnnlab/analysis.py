@@ -1,0 +1,324 @@
+"""How gradients travel back through time: Jacobians, their norms, and the Pascanu et al. bound.
+
+For the vanilla RNN h_t = σ(a_t), a_t = x_t Wx + h_{t−1} Wh + b (row vectors), the Jacobian of
+one step is
+
+    J_t = ∂h_t/∂h_{t−1} = diag(σ'(a_t)) Whᵀ              (H, H)
+
+and by the chain rule ∂h_T/∂h_k = J_T J_{T−1} ⋯ J_{k+1}. Since ‖diag(σ'(a))‖ ≤ γ (γ = 1 for tanh,
+relu and linear, 1/4 for the sigmoid) and ‖Whᵀ‖₂ = λ₁, the largest singular value of Wh,
+
+    ‖∂h_T/∂h_k‖₂ ≤ (λ₁ γ)^(T−k)                           (Pascanu, Mikolov & Bengio 2013, eq. 7)
+
+so λ₁ < 1/γ is *sufficient* for the gradient to vanish exponentially; λ₁ > 1/γ is only
+*necessary* for it to explode.
+
+Products of many Jacobians overflow float64 long before the plot stops being interesting, so this
+module keeps every product as (scale, matrix) with the matrix renormalised after each step and the
+scale tracked as a logarithm. A norm that really exceeds float64 is reported as ``inf``, with no
+RuntimeWarning; ``log10`` versions stay finite.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnlab import layers
+from rnnlab.activations import activation_grad
+from rnnlab.activations import gamma as activation_gamma
+from rnnlab.validation import as_float_array, check_activation, check_shape
+
+
+def singular_values(W) -> np.ndarray:
+    """Singular values of a matrix W, largest first."""
+    W = as_float_array("W", W)
+    if W.ndim != 2:
+        raise ValueError(f"W must be a matrix; got shape {W.shape}")
+    return np.linalg.svd(W, compute_uv=False)
+
+
+def eigenvalues(W) -> np.ndarray:
+    """Eigenvalues of a square matrix W (complex in general), largest modulus first."""
+    W = as_float_array("W", W)
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"W must be a square matrix (H, H); got shape {W.shape}")
+    ev = np.linalg.eigvals(W)
+    return ev[np.argsort(-np.abs(ev))]
+
+
+def _exp10(log10_values: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.power(10.0, log10_values)
+
+
+def rnn_jacobians(h, h0, Wh, activation: str = "tanh") -> np.ndarray:
+    """Per-step Jacobians J_t = ∂h_t/∂h_{t−1} = diag(σ'(a_t)) Whᵀ of one sequence.
+
+    h: (T, H) hidden states h_1 … h_T of *one* sequence (e.g. ``rnn_forward(...)[0][0]``);
+    h0: (H,) is not needed for the values but checked for consistency; Wh: (H, H).
+    Returns J: (T, H, H) with J[t − 1] = ∂h_t/∂h_{t−1}.
+    """
+    check_activation(activation)
+    Wh = np.asarray(Wh)
+    h = np.asarray(h)
+    check_shape("h", h, (None, Wh.shape[0]), "T, H")
+    check_shape("h0", np.asarray(h0), (Wh.shape[0],), "H")
+    with np.errstate(all="ignore"):
+        d = activation_grad(activation)(h)  # σ'(a_t) from h_t = σ(a_t): (T, H)
+        d = np.nan_to_num(d, nan=0.0)
+        return d[:, :, None] * Wh.T[None, :, :]
+
+
+def _log_products(jacobians: np.ndarray, ks: np.ndarray):
+    """For each k in `ks` the product P_k = J_T ⋯ J_{k+1} as (log10 scale, unit-max matrix)."""
+    T, H, _ = jacobians.shape
+    wanted = np.zeros(T + 1, dtype=bool)
+    wanted[ks] = True
+    mats = np.empty((len(ks), H, H))
+    logs = np.zeros(len(ks))
+    slot = {int(k): i for i, k in enumerate(ks)}
+    P = np.eye(H)
+    log_scale = 0.0
+    if wanted[T]:
+        mats[slot[T]] = P
+    with np.errstate(all="ignore"):
+        for k in range(T - 1, -1, -1):
+            P = P @ jacobians[k]
+            s = np.max(np.abs(P))
+            if s > 0 and np.isfinite(s):
+                P *= 1.0 / s
+                log_scale += np.log10(s)
+            elif s == 0:
+                log_scale = -np.inf  # an exactly zero product stays zero for every earlier k
+            if wanted[k]:
+                mats[slot[k]] = P
+                logs[slot[k]] = log_scale
+    return logs, mats
+
+
+def _check_ks(ks, T: int) -> np.ndarray:
+    if ks is None:
+        return np.arange(T + 1)
+    ks = np.asarray(ks)
+    if ks.ndim != 1 or ks.dtype.kind not in "iu" or np.any((ks < 0) | (ks > T)):
+        raise ValueError(f"ks must be a 1-D array of integer steps in [0, T={T}]; got {ks!r}")
+    return ks
+
+
+def jacobian_log10_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
+    """log10 ‖∂h_T/∂h_k‖ for k = 0 … T (length T + 1; the entry k = T is log10 ‖I‖).
+
+    jacobians: (T, H, H) from ``rnn_jacobians``; ord: 2 (spectral norm) or "fro";
+    ks: optional integer steps to evaluate (default all 0 … T); the result then has len(ks).
+    One SVD per k is the expensive part, so the explorer asks for ~128 evenly spaced k.
+    Entries are −inf where the product is exactly zero (e.g. all ReLUs off).
+    """
+    J = np.asarray(jacobians, dtype=np.float64)
+    if J.ndim != 3 or J.shape[1] != J.shape[2]:
+        raise ValueError(f"jacobians must have shape (T, H, H); got {J.shape}")
+    if ord not in (2, "fro"):
+        raise ValueError(f"ord must be 2 or 'fro'; got {ord!r}")
+    logs, mats = _log_products(J, _check_ks(ks, J.shape[0]))
+    if ord == 2:
+        unit_norms = np.linalg.svd(mats, compute_uv=False)[:, 0]
+    else:
+        unit_norms = np.sqrt(np.einsum("kij,kij->k", mats, mats))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return logs + np.log10(unit_norms)
+
+
+def jacobian_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
+    """‖∂h_T/∂h_k‖ for k = 0 … T (or for `ks`); ``inf`` where the value exceeds float64's range."""
+    return _exp10(jacobian_log10_norms(jacobians, ord, ks))
+
+
+def evenly_spaced_steps(T: int, max_points: int = 128) -> np.ndarray:
+    """At most max_points + 1 integer steps from 0 to T inclusive, evenly spaced."""
+    return np.unique(np.round(np.linspace(0, T, min(T, max_points) + 1)).astype(int))
+
+
+def loss_gradient_log10_norms(jacobians, dL_dhT) -> np.ndarray:
+    """log10 ‖∂L/∂h_k‖ for k = 0 … T when the loss L depends on h_T only.
+
+    ∂L/∂h_k = ∂L/∂h_T · J_T ⋯ J_{k+1} (a row vector pushed back step by step: O(T H²), cheaper
+    than the full Jacobian products). dL_dhT: (H,).
+    """
+    J = np.asarray(jacobians, dtype=np.float64)
+    g = as_float_array("dL_dhT", dL_dhT).astype(np.float64)
+    check_shape("dL_dhT", g, (J.shape[1],), "H")
+    T = J.shape[0]
+    out = np.empty(T + 1)
+    log_scale = 0.0
+    with np.errstate(all="ignore", divide="ignore"):
+        out[T] = np.log10(np.linalg.norm(g))
+        for k in range(T - 1, -1, -1):
+            g = g @ J[k]
+            n = np.linalg.norm(g)
+            if n > 0 and np.isfinite(n):
+                g = g / n
+                log_scale += np.log10(n)
+                out[k] = log_scale
+            else:
+                out[k] = -np.inf if n == 0 else np.inf
+                if n == 0:
+                    out[:k] = -np.inf
+                    break
+    return out
+
+
+def gamma(activation: str) -> float:
+    """γ = sup |σ'|: 1 for tanh, relu, linear; 1/4 for the sigmoid."""
+    return activation_gamma(activation)
+
+
+def pascanu_log10_bound(Wh, T: int, activation: str = "tanh") -> np.ndarray:
+    """log10 of the bound (λ₁ γ)^(T−k) for k = 0 … T, λ₁ the largest singular value of Wh."""
+    lam1 = singular_values(Wh)[0]
+    g = gamma(activation)
+    k = np.arange(T + 1)
+    with np.errstate(divide="ignore"):
+        return (T - k) * np.log10(lam1 * g)
+
+
+def pascanu_bound(Wh, T: int, activation: str = "tanh") -> np.ndarray:
+    """(λ₁ γ)^(T−k) for k = 0 … T (Pascanu et al. 2013); inf where it exceeds float64."""
+    return _exp10(pascanu_log10_bound(Wh, T, activation))
+
+
+class GradientFlow(NamedTuple):
+    """What the gradient explorer shows for one setting (one sequence)."""
+
+    h: np.ndarray  # (T, H) hidden states h_1 … h_T (may hold inf/nan where the forward overflowed)
+    k: np.ndarray  # the steps k at which the norms were measured (all 0 … T by default)
+    log10_norms: np.ndarray  # log10 ‖∂h_T/∂h_k‖₂ at those k
+    log10_bound: np.ndarray  # log10 (λ₁ γ)^(T−k) at those k
+    spectral_radius: float
+    lambda1: float  # largest singular value of Wh
+    gamma: float
+
+    @property
+    def norms(self) -> np.ndarray:
+        return _exp10(self.log10_norms)
+
+    @property
+    def bound(self) -> np.ndarray:
+        return _exp10(self.log10_bound)
+
+
+def rnn_gradient_flow(x, h0, Wx, Wh, b, activation: str = "tanh", ord: int | str = 2,
+                      ks=None) -> GradientFlow:
+    """Forward one sequence and measure ‖∂h_T/∂h_k‖ for every k (or for `ks`), with the bound.
+
+    x: (T, D) one input sequence; h0: (H,); Wx: (D, H); Wh: (H, H); b: (H,).
+    The forward may overflow for large spectral radius × T with relu/linear: the states then hold
+    inf/nan (no warning), and the norms are still reported, as inf where they exceed float64.
+    """
+    x = as_float_array("x", x)
+    check_shape("x", x, (None, None), "T, D")
+    h0 = as_float_array("h0", h0, x.dtype)
+    check_shape("h0", h0, (None,), "H")
+    with np.errstate(all="ignore"):
+        h, _ = layers.rnn_forward(x[None], h0[None], Wx, Wh, b, activation=activation)
+    h = h[0]
+    T = h.shape[0]
+    ks = _check_ks(ks, T)
+    J = rnn_jacobians(h, h0, Wh, activation)
+    return GradientFlow(
+        h=h,
+        k=ks,
+        log10_norms=jacobian_log10_norms(J, ord, ks),
+        log10_bound=pascanu_log10_bound(Wh, T, activation)[ks],
+        spectral_radius=float(np.max(np.abs(np.linalg.eigvals(Wh)))),
+        lambda1=float(singular_values(Wh)[0]),
+        gamma=gamma(activation),
+    )
+
+
+def lstm_cell_path_log10_norms(forget_gates) -> np.ndarray:
+    """log10 ‖∂c_T/∂c_k‖ along the LSTM's additive path only, k = 0 … T.
+
+    On that path ∂c_t/∂c_{t−1} = diag(f_t), so the product is diag(∏ f_t) and its spectral norm is
+    max_i ∏_{t=k+1}^{T} f_t[i]. forget_gates: (T, H) for one sequence, e.g.
+    ``cache.gates[:, n, H:2*H]`` of ``lstm_forward``.
+    """
+    f = np.asarray(forget_gates, dtype=np.float64)
+    if f.ndim != 2:
+        raise ValueError(f"forget_gates must have shape (T, H); got {f.shape}")
+    with np.errstate(divide="ignore"):
+        logf = np.log10(f)
+    # cumulative sums from the end: Σ_{t=k+1}^{T} log f_t, per unit
+    tail = np.concatenate([np.cumsum(logf[::-1], axis=0)[::-1], np.zeros((1, f.shape[1]))])
+    return tail.max(axis=1)
+
+
+def state_gradient_log10_norms(cell: str, x, h0, params: dict, u=None,
+                               activation: str = "tanh") -> dict[str, np.ndarray]:
+    """log10 ‖∂L/∂h_k‖ (and ‖∂L/∂c_k‖ for the LSTM), k = 0 … T, for L = u · h_T.
+
+    Works for every cell by running its *step* backward functions from ``rnnlab.layers``
+    backwards through time. The backward pass is linear in the upstream gradient, so the carried
+    gradient is renormalised after each step and its scale kept as a logarithm (no overflow).
+
+    cell: "rnn", "lstm" or "gru"; x: (T, D) one sequence; h0: (H,);
+    params: {"Wx", "Wh", "b"} (rnn, lstm) or {"Wx", "Wh", "bx", "bh"} (gru);
+    u: (H,) direction of the loss (default: all ones / √H).
+    Returns {"h": (T+1,)} plus {"c": (T+1,)} for the LSTM.
+    """
+    if cell not in ("rnn", "lstm", "gru"):
+        raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru'; got {cell!r}")
+    x = as_float_array("x", x)
+    check_shape("x", x, (None, None), "T, D")
+    T = x.shape[0]
+    h = as_float_array("h0", h0, x.dtype)[None]
+    H = h.shape[1]
+    u = np.ones(H) / np.sqrt(H) if u is None else as_float_array("u", u, x.dtype)
+    check_shape("u", u, (H,), "H")
+    if cell == "rnn":
+        # The vanilla RNN's Jacobians are explicit; this path survives a forward that overflows.
+        with np.errstate(all="ignore"):
+            hs, _ = layers.rnn_forward(x[None], h, params["Wx"], params["Wh"], params["b"],
+                                       activation=activation)
+        J = rnn_jacobians(hs[0], h[0], params["Wh"], activation)
+        return {"h": loss_gradient_log10_norms(J, u)}
+    c = np.zeros_like(h)
+    caches = []
+    with np.errstate(all="ignore"):
+        for t in range(T):
+            xt = x[t:t + 1]
+            if cell == "lstm":
+                (h, c), cache = layers.lstm_step_forward(xt, h, c, params["Wx"], params["Wh"],
+                                                         params["b"])
+            else:
+                h, cache = layers.gru_step_forward(xt, h, params["Wx"], params["Wh"],
+                                                   params["bx"], params["bh"])
+            caches.append(cache)
+    dh = u[None].copy()
+    dc = np.zeros_like(dh)
+    out_h = np.empty(T + 1)
+    out_c = np.empty(T + 1)
+    log_scale = 0.0
+    out_h[T] = np.log10(np.linalg.norm(dh))
+    out_c[T] = -np.inf
+    with np.errstate(all="ignore"):
+        for k in range(T - 1, -1, -1):
+            cache = caches[k]
+            if cell == "lstm":
+                _, dh, dc, *_ = layers.lstm_step_backward((dh, dc), cache)
+            else:
+                dh = layers.gru_step_backward(dh, cache)[1]
+            s = max(np.max(np.abs(dh)), np.max(np.abs(dc)))
+            if s == 0:
+                out_h[:k + 1] = -np.inf
+                out_c[:k + 1] = -np.inf
+                break
+            dh = dh / s
+            dc = dc / s
+            log_scale += np.log10(s)
+            out_h[k] = log_scale + np.log10(np.linalg.norm(dh))
+            out_c[k] = log_scale + np.log10(np.linalg.norm(dc))
+    result = {"h": out_h}
+    if cell == "lstm":
+        result["c"] = out_c
+    return result
