@@ -73,9 +73,9 @@ def _check_sequence(x, h0, Wx, Wh, gates: int):
     return x, h0, Wx, Wh
 
 
-def _check_bias(name: str, b, size: int, dtype) -> np.ndarray:
+def _check_bias(name: str, b, size: int, dtype, gates: int = 1) -> np.ndarray:
     b = as_float_array(name, b, dtype)
-    check_shape(name, b, (size,), "G*H" if size else "H")
+    check_shape(name, b, (size,), "H" if gates == 1 else f"{gates}*H")
     return b
 
 
@@ -247,7 +247,7 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
     """
     x, h_prev, Wx, Wh = _check_step(x, h_prev, Wx, Wh, gates=4)
     H = Wh.shape[0]
-    b = _check_bias("b", b, 4 * H, x.dtype)
+    b = _check_bias("b", b, 4 * H, x.dtype, 4)
     c_prev = as_float_array("c_prev", c_prev, x.dtype)
     check_shape("c_prev", c_prev, h_prev.shape, "N, H")
     gates = _lstm_gates(x @ Wx + h_prev @ Wh + b, H)
@@ -315,7 +315,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     """
     x, h0, Wx, Wh = _check_sequence(x, h0, Wx, Wh, gates=4)
     H = Wh.shape[0]
-    b = _check_bias("b", b, 4 * H, x.dtype)
+    b = _check_bias("b", b, 4 * H, x.dtype, 4)
     c0_given = c0 is not None
     if c0_given:
         c0 = as_float_array("c0", c0, x.dtype)
@@ -437,8 +437,8 @@ def gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
     """
     x, h_prev, Wx, Wh = _check_step(x, h_prev, Wx, Wh, gates=3)
     H = Wh.shape[0]
-    bx = _check_bias("bx", bx, 3 * H, x.dtype)
-    bh = _check_bias("bh", bh, 3 * H, x.dtype)
+    bx = _check_bias("bx", bx, 3 * H, x.dtype, 3)
+    bh = _check_bias("bh", bh, 3 * H, x.dtype, 3)
     h, r, z, n, hn = _gru_step(x @ Wx + bx, h_prev, Wh, bh, H)
     return h, GRUStepCache(x, h_prev, Wx, Wh, r, z, n, hn)
 
@@ -476,8 +476,8 @@ def gru_forward(x, h0, Wx, Wh, bx, bh):
     """
     x, h0, Wx, Wh = _check_sequence(x, h0, Wx, Wh, gates=3)
     H = Wh.shape[0]
-    bx = _check_bias("bx", bx, 3 * H, x.dtype)
-    bh = _check_bias("bh", bh, 3 * H, x.dtype)
+    bx = _check_bias("bx", bx, 3 * H, x.dtype, 3)
+    bh = _check_bias("bh", bh, 3 * H, x.dtype, 3)
     xs = _time_major(x)
     T, N, D = xs.shape
     xa = (xs.reshape(T * N, D) @ Wx + bx).reshape(T, N, 3 * H)

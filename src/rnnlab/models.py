@@ -22,6 +22,10 @@ from rnnlab.validation import as_float_array, check_positive, check_positive_int
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
+class DivergenceError(ValueError):
+    """The forward pass overflowed: hidden states became inf/NaN (an exploding network)."""
+
+
 class SequenceModel:
     """Base class: subclasses set ``cell`` and implement ``_cell_forward`` / ``_cell_backward``."""
 
@@ -105,7 +109,13 @@ class SequenceModel:
         N, T, _ = x.shape
         lengths = self._check_lengths(lengths, N, T)
         state = self.initial_state(N) if h0 is None else h0
-        h, cache = self._cell_forward(x, state)
+        with np.errstate(over="ignore", invalid="ignore"):
+            h, cache = self._cell_forward(x, state)
+        if not np.all(np.isfinite(h)):
+            bad_t = int(np.argmax(~np.isfinite(h).all(axis=(0, 2))))
+            raise DivergenceError(
+                f"the hidden states overflowed to inf/NaN from step t = {bad_t + 1}: the forward "
+                "pass exploded (spectral radius of Wh too large, or the weights diverged)")
         self.final_state = layers.final_state(cache)
         if self.output == "last":
             idx = np.full(N, T - 1) if lengths is None else lengths - 1
@@ -139,13 +149,14 @@ class SequenceModel:
             value, dy = layers.softmax_cross_entropy(y, targets, mask)
         if self.output == "last":
             dy = dy[:, None, :]
-        dh_out, self.grads["Wy"], self.grads["by"] = layers.temporal_affine_backward(dy, aff_cache)
+        dh_out, dWy, dby = layers.temporal_affine_backward(dy, aff_cache)
         if self.output == "last":
             dh = np.zeros(hshape, dtype=self.dtype)
             dh[np.arange(hshape[0]), idx] = dh_out[:, 0, :]
         else:
             dh = dh_out
-        self.grads.update(self._cell_backward(dh, cache))
+        # A new dict every call: gradients handed out earlier are never overwritten.
+        self.grads = {**self._cell_backward(dh, cache), "Wy": dWy, "by": dby}
         return value
 
     def sample(self, start: int, n: int, temperature: float = 1.0, seed: int = 0) -> list[int]:

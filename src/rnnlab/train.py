@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnlab.models import SequenceModel
+from rnnlab.models import DivergenceError, SequenceModel
 from rnnlab.optim import clip_grad_norm, clip_grad_value, global_norm
 from rnnlab.tbptt import truncated_bptt
 from rnnlab.validation import check_positive, check_positive_int
@@ -69,11 +69,15 @@ def train(model: SequenceModel, x, targets, *, optimizer, steps: int,
         xb, tb = x[idx], targets[idx]
         mb = None if mask is None else np.asarray(mask)[idx]
         lb = None if lengths is None else np.asarray(lengths)[idx]
-        with np.errstate(all="ignore"):
-            if tbptt_k is not None:
-                loss = truncated_bptt(model, xb, tb, tbptt_k, mask=mb)[0]
-            else:
-                loss = model.loss(xb, tb, mask=mb, lengths=lb)
+        try:
+            with np.errstate(all="ignore"):
+                if tbptt_k is not None:
+                    loss = truncated_bptt(model, xb, tb, tbptt_k, mask=mb)[0]
+                else:
+                    loss = model.loss(xb, tb, mask=mb, lengths=lb)
+        except DivergenceError:
+            history.diverged_at = step  # the forward pass itself overflowed
+            break
         norm = global_norm(model.grads)
         history.loss.append(float(loss))
         history.grad_norm.append(norm)

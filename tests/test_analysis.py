@@ -1,0 +1,130 @@
+"""rnnlab.analysis against brute force, and its behaviour at the extremes (finite, no warnings)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from rnnlab import analysis, init, layers
+
+
+def _tiny(rng, H=4, T=6, rho=1.3, activation="tanh"):
+    Wh = init.recurrent_matrix(H, rho, rng)
+    Wx = rng.standard_normal((2, H))
+    b = 0.1 * rng.standard_normal(H)
+    x = rng.standard_normal((T, 2))
+    h0 = 0.1 * rng.standard_normal(H)
+    return x, h0, Wx, Wh, b
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "linear", "sigmoid"])
+def test_jacobians_match_finite_differences(rng, activation):
+    x, h0, Wx, Wh, b = _tiny(rng, activation=activation)
+    h, _ = layers.rnn_forward(x[None], h0[None], Wx, Wh, b, activation=activation)
+    J = analysis.rnn_jacobians(h[0], h0, Wh, activation)
+    T, H = h.shape[1], h.shape[2]
+    # ∂h_T/∂h_0 by finite differences on h0 vs the product of all Jacobians
+    num = np.zeros((H, H))
+    for j in range(H):
+        e = np.zeros(H)
+        e[j] = 1e-6
+        hp = layers.rnn_forward(x[None], (h0 + e)[None], Wx, Wh, b, activation=activation)[0]
+        hm = layers.rnn_forward(x[None], (h0 - e)[None], Wx, Wh, b, activation=activation)[0]
+        num[:, j] = (hp[0, -1] - hm[0, -1]) / 2e-6
+    P = np.eye(H)
+    for t in range(T - 1, -1, -1):
+        P = P @ J[t]
+    np.testing.assert_allclose(P, num, rtol=1e-6, atol=1e-8)
+    norms = analysis.jacobian_norms(J)
+    assert norms[0] == pytest.approx(np.linalg.norm(num, 2), rel=1e-6)
+    assert norms[-1] == pytest.approx(1.0)
+
+
+def test_norms_are_below_the_pascanu_bound(rng):
+    for activation in ["tanh", "sigmoid", "relu"]:
+        for rho in [0.5, 1.0, 2.5]:
+            x, h0, Wx, Wh, b = _tiny(rng, H=8, T=40, rho=rho)
+            flow = analysis.rnn_gradient_flow(x, h0, Wx, Wh, b, activation)
+            assert np.all(flow.log10_norms <= flow.log10_bound + 1e-9)
+            assert flow.gamma == (0.25 if activation == "sigmoid" else 1.0)
+
+
+def test_bound_values():
+    Wh = 2.0 * np.eye(3)
+    np.testing.assert_allclose(analysis.pascanu_bound(Wh, 3, "tanh"), [8, 4, 2, 1])
+    np.testing.assert_allclose(analysis.pascanu_bound(Wh, 2, "sigmoid"), [0.25, 0.5, 1])
+
+
+def test_loss_gradient_norms_match_backward(rng):
+    x, h0, Wx, Wh, b = _tiny(rng, H=5, T=12)
+    u = rng.standard_normal(5)
+    got = analysis.state_gradient_log10_norms("rnn", x, h0, {"Wx": Wx, "Wh": Wh, "b": b}, u=u)
+    # ∂L/∂h_0 for L = u·h_T from the library's backward pass
+    h, cache = layers.rnn_forward(x[None], h0[None], Wx, Wh, b)
+    dh = np.zeros_like(h)
+    dh[0, -1] = u
+    dh0 = layers.rnn_backward(dh, cache)[1]
+    assert got["h"][0] == pytest.approx(np.log10(np.linalg.norm(dh0)), abs=1e-9)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_state_gradient_norms_match_backward(rng, cell):
+    T, H, D = 10, 4, 2
+    x, h0 = rng.standard_normal((T, D)), np.zeros(H)
+    G = 4 if cell == "lstm" else 3
+    p = {"Wx": 0.5 * rng.standard_normal((D, G * H)), "Wh": 0.5 * rng.standard_normal((H, G * H))}
+    if cell == "lstm":
+        p["b"] = np.zeros(4 * H)
+        h, cache = layers.lstm_forward(x[None], h0[None], p["Wx"], p["Wh"], p["b"])
+        back = layers.lstm_backward
+    else:
+        p["bx"], p["bh"] = np.zeros(3 * H), np.zeros(3 * H)
+        h, cache = layers.gru_forward(x[None], h0[None], p["Wx"], p["Wh"], p["bx"], p["bh"])
+        back = layers.gru_backward
+    u = np.ones(H) / 2
+    dh = np.zeros_like(h)
+    dh[0, -1] = u
+    dh0 = back(dh, cache)[1]
+    got = analysis.state_gradient_log10_norms(cell, x, h0, p, u=u)
+    assert got["h"][0] == pytest.approx(np.log10(np.linalg.norm(dh0)), abs=1e-9)
+
+
+def test_lstm_cell_path():
+    f = np.full((5, 3), 0.5)
+    f[:, 1] = 0.9
+    got = analysis.lstm_cell_path_log10_norms(f)
+    np.testing.assert_allclose(got, np.log10(0.9) * np.arange(5, -1, -1))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "linear"])
+@pytest.mark.parametrize("rho", [0.1, 1.0, 3.0])
+def test_extremes_are_warning_free_and_reported(activation, rho):
+    """rho up to 3 and T up to 1000: overflow shows as inf (or huge log10), never a warning."""
+    T, H = 1000, 16
+    rng = np.random.default_rng(1)
+    Wh = init.recurrent_matrix(H, rho, rng, kind="orthogonal")
+    x = rng.standard_normal((T, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow = analysis.rnn_gradient_flow(x, np.zeros(H), rng.standard_normal((1, H)), Wh,
+                                          np.zeros(H), activation)
+        norms = flow.norms
+        bound = flow.bound
+    assert not np.any(np.isnan(flow.log10_norms))
+    assert np.all(np.isfinite(flow.log10_bound))
+    if activation == "linear" and rho == 3.0:
+        # 3^1000 ≈ 10^477: beyond float64, reported as inf, while log10 stays exact
+        assert flow.log10_norms[0] == pytest.approx(1000 * np.log10(3.0), rel=1e-9)
+        assert np.isinf(norms[0]) and np.isinf(bound[0])
+        assert not np.all(np.isfinite(flow.h))  # the forward itself overflowed
+    if rho == 0.1:
+        assert flow.log10_norms[0] < -300
+
+
+def test_singular_and_eigen_values():
+    W = np.array([[0.0, 2.0], [0.5, 0.0]])
+    np.testing.assert_allclose(analysis.singular_values(W), [2.0, 0.5])
+    np.testing.assert_allclose(np.abs(analysis.eigenvalues(W)), [1.0, 1.0])
+    assert init.spectral_radius(W) == pytest.approx(1.0)

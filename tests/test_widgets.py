@@ -1,0 +1,107 @@
+"""The explorers: driven through their update function with extreme settings; the figure data
+must be what rnnlab.analysis computes, and non-finite values must be shown, not crash."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from rnnlab import analysis, widgets
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return widgets.gradient_explorer(T=50, H=16)
+
+
+@pytest.mark.parametrize("settings", [
+    dict(rho=3.0, T=500, H=64, activation="linear"),  # norms ~ 10^238: beyond any plot, finite log
+    dict(rho=3.0, T=500, H=8, activation="relu"),
+    dict(rho=0.1, T=500, H=64, activation="tanh"),  # ~ 10^-500: below float64, still plotted
+    dict(rho=1.0, T=5, H=2, activation="tanh", seed=7),
+    dict(rho=2.0, T=300, H=32, activation="tanh", matrix="gaussian"),
+])
+def test_update_plots_what_analysis_computes(explorer, settings):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow = explorer.update(**settings)
+        png = explorer.figure.png()
+    s = explorer.settings
+    expected = widgets.gradient_flow_setting(s["rho"], s["T"], s["H"], s["activation"], s["seed"],
+                                             s["matrix"])
+    np.testing.assert_array_equal(flow.log10_norms, expected.log10_norms)
+    plotted = explorer.figure.plotted
+    np.testing.assert_array_equal(plotted["log10_norms"], expected.log10_norms)
+    np.testing.assert_array_equal(plotted["log10_bound"], expected.log10_bound)
+    x, y = explorer.figure.norm_line.get_data()
+    finite = np.isfinite(expected.log10_norms)
+    np.testing.assert_array_equal(np.asarray(y)[finite], expected.log10_norms[finite])
+    assert png.startswith(b"\x89PNG")
+    # spot-check against a direct, full-resolution analysis
+    full = analysis.rnn_gradient_flow(*_setting_arrays(s), s["activation"])
+    np.testing.assert_allclose(expected.log10_norms, full.log10_norms[expected.k], rtol=1e-12)
+
+
+def _setting_arrays(s):
+    from rnnlab import init
+
+    rng = np.random.default_rng(s["seed"])
+    Wh = init.recurrent_matrix(s["H"], s["rho"], rng, kind=s["matrix"])
+    Wx = 0.5 * rng.standard_normal((1, s["H"]))
+    x = rng.standard_normal((s["T"], 1))
+    return x, np.zeros(s["H"]), Wx, Wh, np.zeros(s["H"])
+
+
+def test_overflowed_states_are_labelled(explorer):
+    # 3^1000 ≈ 10^477 overflows float64 (the slider stops at 500; update() takes any T)
+    explorer.update(rho=3.0, T=1000, H=16, activation="linear", matrix="orthogonal")
+    assert "overflowed" in explorer.figure.h_note.get_text()
+    assert "explosion possible" in explorer.figure.regime.get_text()
+    explorer.update(rho=0.5, T=50, activation="tanh")
+    assert explorer.figure.h_note.get_text() == ""
+    assert "vanishing guaranteed" in explorer.figure.regime.get_text()
+
+
+def test_regime_labels_follow_pascanu():
+    from rnnlab.plots import regime_text
+
+    assert "explosion possible" in regime_text(1.5)
+    assert "explodes" not in regime_text(1.5)
+    assert "vanishing guaranteed" in regime_text(0.5)
+    assert "no explosion possible" in regime_text(1.0)
+
+
+def test_unknown_setting_is_refused(explorer):
+    with pytest.raises(ValueError, match="unknown setting"):
+        explorer.update(radius=2)
+
+
+def test_static_html_is_deterministic_and_complete():
+    ex = widgets.gradient_explorer(T=20, H=8, static_rhos=(0.5, 2.0), static_Ts=(10, 20, 30))
+    html1 = ex.static_html()
+    html2 = ex.static_html()
+    assert html1 == html2  # nbval compares this output: it must not change between runs
+    assert html1.count('type="range"') == 2
+    frames = re.search(r"var frames = (\[.*?\]);", html1).group(1)
+    assert frames.count("data:image/png;base64,") == 6
+    assert ex.settings["T"] == 20  # precomputing frames restores the reader's settings
+
+
+def test_mimebundle_offers_live_and_static():
+    ex = widgets.gradient_explorer(T=10, H=4, static_rhos=(1.0,), static_Ts=(10,))
+    bundle = ex._repr_mimebundle_()
+    assert "text/html" in bundle and "rnnlab-explorer" in bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("<gradient flow explorer")
+
+
+def test_memory_explorer_update():
+    ex = widgets.memory_explorer(T=30, H=8, static_Ts=(10,), static_biases=(1.0,))
+    curves = ex.update(T=60, forget_bias=5.0)
+    assert set(curves) == set(ex.figure.plotted)
+    assert all(len(v) == 61 for v in curves.values())
+    # with f ≈ σ(5) the cell path keeps the gradient far better than the vanilla RNN
+    assert curves["LSTM: c (cell path only)"][0] > curves["vanilla RNN: h"][0]
