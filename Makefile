@@ -31,7 +31,7 @@ book: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks experiments tools
 	$(PY) -m pytest -n $(JOBS) --dist loadscope tests
-	$(PY) -m pytest -n $(JOBS) --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg chapters
+	PYTHONPATH=tests $(PY) -m pytest -n $(JOBS) --dist loadscope -p nbval_timing --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg chapters
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab chapters
