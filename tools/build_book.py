@@ -3,7 +3,7 @@
 * Executes every notebook (cached in _build/.jupyter_cache, so an unchanged tree rebuilds fast),
   treats every Sphinx warning as an error (-W, no --keep-going), and prints where the book is and
   how long the build took.
-* Readable offline: MathJax is served from the build itself (`_static/vendor/mathjax`), taken from
+* Readable offline: MathJax is served from the build itself (`mathjax/` at the site root), from
   the npm package pinned in package-lock.json. When Node.js/npm is missing (or the install fails)
   the build falls back to MathJax's CDN and says so in one line.
 """
@@ -22,11 +22,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MATHJAX_SRC = ROOT / "node_modules" / "mathjax" / "es5"
-VENDOR = ROOT / "_static" / "vendor" / "mathjax"
+VENDOR = ROOT / "_vendor" / "mathjax"
 
 
 def vendor_mathjax() -> bool:
-    """Make _static/vendor/mathjax hold MathJax 3 (installing it with npm if needed)."""
+    """Make _vendor/mathjax hold MathJax 3 (installing it with npm if needed)."""
     if not (MATHJAX_SRC / "tex-chtml.js").exists() and shutil.which("npm"):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=ROOT,
                        check=False)
@@ -44,7 +44,9 @@ def vendor_mathjax() -> bool:
 def cdn_config() -> Path:
     """A copy of _config.yml without the local MathJax path (Sphinx then uses its CDN default)."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config.get("sphinx", {}).get("config", {}).pop("mathjax_path", None)
+    sphinx_config = config.get("sphinx", {}).get("config", {})
+    sphinx_config.pop("mathjax_path", None)
+    sphinx_config.pop("html_extra_path", None)
     tmp = Path(tempfile.mkdtemp()) / "_config.yml"
     tmp.write_text(yaml.safe_dump(config, sort_keys=False))
     return tmp
