@@ -30,8 +30,11 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks experiments tools
-	$(PY) -m pytest -n $(JOBS) --dist loadscope tests
+	$(PY) -m tools.sync_notebooks --check
+	$(PY) -m pytest -n $(JOBS) --dist loadscope --ignore=tests/test_browser.py tests
 	PYTHONPATH=tests $(PY) -m pytest -n $(JOBS) --dist loadscope -p nbval_timing --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg chapters
+	$(PY) -m tools.build_book
+	$(PY) -m pytest tests/test_browser.py
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab chapters

@@ -193,7 +193,8 @@ def test_lstm_and_gru_sequence_equal_step_loop(rng):
         (h, c), _ = layers.lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
         np.testing.assert_allclose(hs[:, t], h, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layers.final_state(cache)[1], c, rtol=1e-12, atol=1e-12)
-    Wx3, Wh3, bx, bh = _rand(rng, D, 3 * H), _rand(rng, H, 3 * H), _rand(rng, 3 * H), _rand(rng, 3 * H)
+    Wx3, Wh3 = _rand(rng, D, 3 * H), _rand(rng, H, 3 * H)
+    bx, bh = _rand(rng, 3 * H), _rand(rng, 3 * H)
     hs, _ = layers.gru_forward(x, h0, Wx3, Wh3, bx, bh)
     h = h0
     for t in range(T):

@@ -58,7 +58,8 @@ def test_non_finite_inputs(name, value):
 def test_wrong_dtypes(name):
     kw = _rnn_args()
     kw[name] = kw[name].astype(np.int64)
-    with pytest.raises(TypeError, match=rf"{name} must be a float32 or float64 array; got dtype int64"):
+    with pytest.raises(TypeError,
+                       match=rf"{name} must be a float32 or float64 array; got dtype int64"):
         _call(**kw)
 
 
@@ -73,7 +74,8 @@ def test_mixed_float_dtypes():
 def test_zero_length_sequences(cell):
     x = np.zeros((2, 0, 3))
     h0 = np.zeros((2, 4))
-    with pytest.raises(ValueError, match=r"x must have at least one time step \(T >= 1\); got T = 0"):
+    with pytest.raises(ValueError,
+                       match=r"x must have at least one time step \(T >= 1\); got T = 0"):
         if cell == "rnn":
             layers.rnn_forward(x, h0, np.zeros((3, 4)), np.zeros((4, 4)), np.zeros(4))
         elif cell == "lstm":
