@@ -5,6 +5,13 @@
 #   make bench        speed benchmarks (rnnlab vs torch.nn, explorer latency)
 #   make assignments  student versions of the nbgrader assignments into assignments/release/
 
+# One BLAS thread per process: the layers' matmuls are small, and with pytest-xdist's two
+# workers on two cores, multithreaded OpenBLAS oversubscribes the CPU and spins (measured 10-100x
+# slower per matmul on a loaded machine). Parallelism comes from the workers instead.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
