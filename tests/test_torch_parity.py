@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import require_torch
+
 from rnnlab import layers
 
 TOL = 1e-10
