@@ -89,6 +89,14 @@ def test_gated_state_gradient_norms_match_backward(rng, cell):
     dh0 = back(dh, cache)[1]
     got = analysis.state_gradient_log10_norms(cell, x, h0, p, u=u)
     assert got["h"][0] == pytest.approx(np.log10(np.linalg.norm(dh0)), abs=1e-9)
+    if cell == "lstm":
+        # ∂L/∂c_0 from the backward pass with c0 given, and ∂L/∂c_T = u ⊙ o_T ⊙ tanh'(c_T)
+        _, cache = layers.lstm_forward(x[None], h0[None], p["Wx"], p["Wh"], p["b"],
+                                       c0=np.zeros((1, H)))
+        dc0 = layers.lstm_backward(dh, cache)[5]
+        assert got["c"][0] == pytest.approx(np.log10(np.linalg.norm(dc0)), abs=1e-9)
+        o_T, tc = cache.gates[-1, 0, 3 * H:], cache.tanh_c[-1, 0]
+        assert got["c"][-1] == pytest.approx(np.log10(np.linalg.norm(u * o_T * (1 - tc**2))))
 
 
 def test_lstm_cell_path():

@@ -12,21 +12,14 @@ from collections.abc import Callable
 import numpy as np
 
 
-def sigmoid(a: np.ndarray) -> np.ndarray:
+def sigmoid(a):
     """Logistic function 1 / (1 + e^(−a)), computed as (1 + tanh(a/2)) / 2.
 
     The identity is exact; the tanh form never overflows (no warnings for large |a|) and costs
-    one transcendental call instead of exp plus a division.
+    one transcendental call instead of exp plus a division. Works on scalars and arrays and keeps
+    a float32 array float32.
     """
-    return sigmoid_(np.multiply(a, 0.5))
-
-
-def sigmoid_(a: np.ndarray) -> np.ndarray:
-    """In place, for an a that already holds a/2: a ← (1 + tanh(a)) / 2 = σ(2a). Returns a."""
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-    return a
+    return 0.5 * np.tanh(0.5 * a) + 0.5
 
 
 def _relu(a: np.ndarray) -> np.ndarray:

@@ -300,7 +300,11 @@ def state_gradient_log10_norms(cell: str, x, h0, params: dict, u=None,
     out_c = np.empty(T + 1)
     log_scale = 0.0
     out_h[T] = np.log10(np.linalg.norm(dh))
-    out_c[T] = -np.inf
+    if cell == "lstm":  # L reaches c_T through h_T = o_T ⊙ tanh(c_T)
+        last = caches[-1]
+        o_T = last.gates[:, 3 * H:]
+        with np.errstate(divide="ignore"):
+            out_c[T] = np.log10(np.linalg.norm(dh * o_T * (1 - last.tanh_c ** 2)))
     with np.errstate(all="ignore"):
         for k in range(T - 1, -1, -1):
             cache = caches[k]

@@ -1,0 +1,28 @@
+"""nbgrader configuration for the book's four assignments (nbgrader 0.9).
+
+Run every nbgrader command from this directory (the course root): it holds source/ and, after
+you run the commands, release/, submitted/, autograded/, feedback/ and gradebook.db (all
+git-ignored). The teacher's page of the book (chapters/08_teaching/teachers.md) walks through
+the whole cycle.
+"""
+
+c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this file)
+
+# The course id names the course in the exchange directory on a shared JupyterHub. Change it to
+# your course's id (one per course offering), and list your students in the gradebook with
+# `nbgrader db student add` or `nbgrader db student import students.csv`.
+c.CourseDirectory.course_id = "rnn-interactively"
+
+# Seconds each cell may run during `nbgrader autograde`. The instructor solutions run every cell
+# in well under a second; a student's infinite loop is interrupted after this long, the cell
+# scores 0 and the remaining cells still run.
+c.Execute.timeout = 60
+
+# A student who deletes a test cell still gets it graded: nbgrader puts the original cell (with
+# its hidden tests) back before it runs the notebook. Edited test cells are restored by their
+# checksum whether or not this is set.
+c.OverwriteCells.add_missing_cells = True
+
+# On a multi-user JupyterHub the exchange is a directory every user can read and write; this is
+# nbgrader's default location. Uncomment and change it if your hub uses another one.
+# c.Exchange.root = "/srv/nbgrader/exchange"

@@ -1,0 +1,347 @@
+"""The nbgrader assignments grade what they should, with nbgrader's own commands, headless.
+
+A course directory in a temporary folder; `nbgrader generate_assignment` makes the student
+versions (through tools.release_assignments, which `make assignments` runs); every submission is
+placed under submitted/<student>/<assignment>/ and `nbgrader autograde` grades them all (two
+processes side by side, each on its own copy of the course). The assertions read the scores from
+the gradebook (nbgrader.api.Gradebook), never from exit codes: `nbgrader validate` and
+`autograde` exit 0 whether or not the tests in a notebook pass.
+
+Submissions per assignment:
+* "instructor": the instructor's source notebook, which must get every autograded point;
+* "release": the untouched student version, which must get 0 on every graded cell;
+* the fixtures in tests/fixtures/assignments/<assignment>/ (tools/make_assignment_fixtures.py):
+  "correct_solution" (the solutions typed into the student version: full marks), and at least six
+  realistic bugs, each of which must lose points on the hidden-test cells its metadata names and
+  show the student the feedback text it names; among them one that raises, one that loops forever
+  (cut off by the per-cell timeout), one that edits and one that deletes test cells (nbgrader
+  restores the original tests).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools import make_assignment_fixtures as mf
+from tools import release_assignments as ra
+
+CELL_TIMEOUT = 15  # seconds per cell in these tests (the course config gives students 60)
+RUN_TIMEOUT = 1200  # the whole autograde run; it takes a few minutes on two cores
+GRADERS = 2  # nbgrader autograde processes running side by side (one per core)
+NAMES = ra.assignment_names()
+FIXTURES = sorted(mf.FIXTURES.glob("*/*.ipynb"))
+
+
+def fixture_meta(path: Path) -> dict:
+    return nbformat.read(path, as_version=4).metadata["rnnlab_fixture"]
+
+
+def fixture_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+def graded_cells(name: str) -> dict[str, dict]:
+    """grade_id -> nbgrader metadata (+ 'hidden') of every graded cell of the source notebook."""
+    nb = nbformat.read(ra.source_notebook(name), as_version=4)
+    cells = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            cells[meta["grade_id"]] = {**meta, "hidden": mf.HIDDEN_BEGIN in cell.source,
+                                       "source": cell.source}
+    return cells
+
+
+def autograded_tests(name: str) -> set[str]:
+    """The autograded cells: graded code cells that are not answers (the written answer is not)."""
+    return {gid for gid, m in graded_cells(name).items() if not m["solution"]}
+
+
+@dataclass
+class Grading:
+    released: dict[str, Path]
+    where: dict[tuple[str, str], Path]  # (assignment, student) -> the course that graded it
+    seconds: float
+    # (assignment, student) -> grade_id -> (auto_score, max_score)
+    scores: dict[tuple[str, str], dict[str, tuple[float | None, float]]] = field(
+        default_factory=dict)
+
+    def notebook(self, name: str, student: str):
+        path = self.where[name, student] / "autograded" / student / name / f"{name}.ipynb"
+        return nbformat.read(path, as_version=4)
+
+    def cell(self, name: str, student: str, gid: str):
+        [cell] = [c for c in self.notebook(name, student).cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == gid]
+        return cell
+
+
+def output_text(cell) -> str:
+    """Everything a student sees under a code cell after grading: streams, results, errors."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}")
+        elif "data" in out:
+            parts.append(str(out.data.get("text/plain", "")))
+    return "\n".join(parts)
+
+
+def cost(kind: str) -> float:
+    """Rough seconds to autograde one submission: kernel start-up dominates; loops time out."""
+    return 4.0 + (2 * CELL_TIMEOUT if kind == "timeout" else 0.0)
+
+
+@pytest.fixture(scope="module")
+def grading(tmp_path_factory) -> Grading:
+    """Release, submit and autograde everything once (the slow part of this module).
+
+    Starting a kernel per notebook dominates the time, so the submissions are split between
+    GRADERS copies of the course directory (same release, same gradebook content) that two
+    `nbgrader autograde` processes grade side by side.
+    """
+    from nbgrader.api import Gradebook
+
+    root = tmp_path_factory.mktemp("assignments")
+    courses = [root / f"course{i}" for i in range(GRADERS)]
+    released = ra.release(out=root / "release", course=courses[0])
+    for course in courses[1:]:
+        shutil.copytree(courses[0], course)
+    submissions = []  # (assignment, student, notebook path, kind)
+    for name in NAMES:
+        submissions.append((name, "instructor", ra.source_notebook(name), "correct"))
+        submissions.append((name, "release", released[name], "release"))
+        submissions += [(name, p.stem, p, fixture_meta(p)["kind"])
+                        for p in FIXTURES if p.parent.name == name]
+    load = [0.0] * GRADERS
+    where = {}  # (assignment, student) -> course directory that grades it
+    for name, student, path, kind in sorted(submissions, key=lambda s: -cost(s[3])):
+        i = load.index(min(load))
+        load[i] += cost(kind)
+        where[name, student] = courses[i]
+        dest = courses[i] / "submitted" / student / name
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, dest / f"{name}.ipynb")
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(GRADERS) as pool:
+        results = list(pool.map(
+            lambda course: ra.nbgrader(course, "autograde", "*", "--force",
+                                       f"--Execute.timeout={CELL_TIMEOUT}", timeout=RUN_TIMEOUT),
+            courses))
+    seconds = time.monotonic() - start
+    for result in results:
+        assert result.returncode == 0, f"nbgrader autograde crashed:\n{result.stderr[-4000:]}"
+
+    grading = Grading(released, where, seconds)
+    for course in courses:
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", ra.course_id()) as gb:
+            for (name, student), graded_in in where.items():
+                if graded_in == course:
+                    nb = gb.find_submission_notebook(name, name, student)
+                    grading.scores[name, student] = {g.name: (g.auto_score, g.max_score)
+                                                     for g in nb.grades}
+    print(f"\nautograded {len(submissions)} submissions in {seconds:.0f} s")
+    return grading
+
+
+# --------------------------------------------------------------------------------------------
+# The fixtures themselves
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_assignment_has_six_or_more_realistic_bugs():
+    for name in NAMES:
+        bugs = [s for s in mf.SUBMISSIONS if s.assignment == name
+                and s.kind in ("bug", "raises", "timeout")]
+        assert len(bugs) >= 6, f"{name} has only {len(bugs)} buggy submissions"
+    kinds = {s.kind for s in mf.SUBMISSIONS}
+    assert {"raises", "timeout", "edited_test", "deleted_test"} <= kinds
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fixtures_match_the_source_notebooks(name):
+    """Stale fixtures would test an old version of the assignment."""
+    digest = mf.source_digest(ra.source_notebook(name))
+    expected = {s.name for s in mf.SUBMISSIONS if s.assignment == name} | {mf.CORRECT}
+    found = {p.stem for p in FIXTURES if p.parent.name == name}
+    assert found == expected, ("fixtures and tools/make_assignment_fixtures.py disagree; run "
+                               "`python -m tools.make_assignment_fixtures`")
+    for path in (p for p in FIXTURES if p.parent.name == name):
+        assert fixture_meta(path)["source_digest"] == digest, (
+            f"{fixture_id(path)} was made from an older {name}.ipynb; run "
+            "`python -m tools.make_assignment_fixtures`")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_graded_cell_follows_an_answer_or_a_graded_cell(name):
+    """nbgrader 0.9.6 re-adds a deleted test cell after the nbgrader cell before it, and crashes
+    (KeyError) if that cell is read-only: grading that student then fails altogether."""
+    nb = nbformat.read(ra.source_notebook(name), as_version=4)
+    previous = None
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if not meta:
+            continue
+        if meta.get("grade"):
+            assert previous is not None and (previous.get("solution") or previous.get("grade")), (
+                f"{meta['grade_id']} must not follow a read-only cell")
+        previous = meta
+
+
+@pytest.mark.parametrize("sub", mf.SUBMISSIONS, ids=lambda s: f"{s.assignment}/{s.name}")
+def test_each_bug_is_aimed_at_a_hidden_test(sub):
+    cells = graded_cells(sub.assignment)
+    assert set(sub.lost_in) <= autograded_tests(sub.assignment)
+    assert any(cells[gid]["hidden"] for gid in sub.lost_in), (
+        f"{sub.name} must lose points on at least one hidden-test cell")
+    if sub.kind in ("bug", "raises", "timeout"):
+        # lost_in[0] is the cell whose feedback the grading test checks: a hidden one
+        assert cells[sub.lost_in[0]]["hidden"]
+
+
+# --------------------------------------------------------------------------------------------
+# Release
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_release_has_no_solutions_and_no_hidden_tests(grading, name):
+    source = nbformat.read(ra.source_notebook(name), as_version=4)
+    released = nbformat.read(grading.released[name], as_version=4)
+    text = "\n".join(c.source for c in released.cells)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "Model answer",
+                   "Marking guide"):
+        assert marker not in text, f"{marker!r} leaked into the student version of {name}"
+    # no line that only a solution region or a hidden-test region holds survives
+    secret, public = set(), set()
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.split("\n"):
+            if "### BEGIN SOLUTION" in line or "### BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "### END SOLUTION" in line or "### END HIDDEN TESTS" in line:
+                inside = False
+            else:
+                (secret if inside else public).add(line.strip())
+    released_lines = {line.strip() for line in text.split("\n")}
+    leaked = [line for line in secret - public if len(line) > 25 and line in released_lines]
+    assert not leaked, f"solution or hidden-test lines leaked into {name}: {leaked[:3]}"
+    assert not any(c.get("outputs") for c in released.cells if c.cell_type == "code")
+
+
+def test_release_leaves_no_gradebook_behind(grading):
+    out = grading.released[NAMES[0]].parents[1]
+    assert sorted(p.name for p in out.iterdir()) == NAMES
+    assert not list(out.rglob("*.db"))
+
+
+# --------------------------------------------------------------------------------------------
+# Grades
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("student", ["instructor", mf.CORRECT])
+@pytest.mark.parametrize("name", NAMES)
+def test_solution_gets_every_autograded_point(grading, name, student):
+    scores = grading.scores[name, student]
+    for gid in autograded_tests(name):
+        auto, top = scores[gid]
+        assert auto == top, (f"{student}'s {name} scored {auto}/{top} on {gid}:\n"
+                             f"{output_text(grading.cell(name, student, gid))}")
+    for gid, meta in graded_cells(name).items():  # the written answer waits for a human
+        if meta["solution"]:
+            assert scores[gid][0] is None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_untouched_release_scores_zero_everywhere(grading, name):
+    scores = grading.scores[name, "release"]
+    assert set(scores) == set(graded_cells(name))
+    for gid, (auto, top) in scores.items():
+        assert auto == 0, f"the untouched {name} scored {auto}/{top} on {gid}"
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=fixture_id)
+def test_fixture_loses_points_where_expected(grading, path):
+    meta = fixture_meta(path)
+    name, student = meta["assignment"], path.stem
+    scores = grading.scores[name, student]
+    tests = autograded_tests(name)
+    total = sum(scores[g][0] or 0 for g in tests)
+    top = sum(scores[g][1] for g in tests)
+    if meta["kind"] == "correct":
+        assert total == top
+        return
+    assert total < top
+    for gid in meta["lost_in"]:
+        auto, most = scores[gid]
+        assert auto is not None and auto < most, (
+            f"{student} ({meta['description']}) should lose points on {gid}; got {auto}/{most}")
+    first = grading.cell(name, student, meta["lost_in"][0])
+    assert meta["feedback"] in output_text(first), (
+        f"the feedback for {student} in {meta['lost_in'][0]} should contain "
+        f"{meta['feedback']!r}; it is:\n{output_text(first)}")
+
+
+def test_raising_submission_is_graded_and_the_rest_still_runs(grading):
+    [sub] = [s for s in mf.SUBMISSIONS if s.kind == "raises"]
+    scores = grading.scores[sub.assignment, sub.name]
+    for gid in sub.lost_in:  # an error in the answer, or a name it never defined (NameError)
+        assert scores[gid][0] == 0
+        assert "Error: " in output_text(grading.cell(sub.assignment, sub.name, gid))
+    first = output_text(grading.cell(sub.assignment, sub.name, sub.lost_in[0]))
+    assert "IndexError" in first
+    # the cells that do not depend on the broken function got their points
+    untouched = {"test_rnn_step_forward", "hidden_rnn_step_forward", "hidden_char_probabilities"}
+    assert all(scores[g][0] == scores[g][1] for g in untouched)
+
+
+def test_infinite_loop_is_cut_off_by_the_timeout(grading):
+    [sub] = [s for s in mf.SUBMISSIONS if s.kind == "timeout"]
+    scores = grading.scores[sub.assignment, sub.name]
+    for gid in sub.lost_in:
+        assert scores[gid][0] == 0
+        assert "CellTimeoutError" in output_text(grading.cell(sub.assignment, sub.name, gid))
+    # the kernel was interrupted, not killed: later cells ran and the others kept their points
+    others = autograded_tests(sub.assignment) - set(sub.lost_in)
+    assert others and all(scores[g][0] == scores[g][1] for g in others)
+    # and the whole run (all submissions) finished well inside its own time limit
+    assert grading.seconds < RUN_TIMEOUT
+
+
+@pytest.mark.parametrize("kind", ["edited_test", "deleted_test"])
+def test_tampered_test_cells_are_restored_and_run(grading, kind):
+    [sub] = [s for s in mf.SUBMISSIONS if s.kind == kind]
+    submitted = nbformat.read(mf.FIXTURES / sub.assignment / f"{sub.name}.ipynb", as_version=4)
+    submitted_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in submitted.cells}
+    original = graded_cells(sub.assignment)
+    for gid in sub.tampered:
+        if kind == "deleted_test":
+            assert gid not in submitted_ids  # the fixture really lacks the cell
+        cell = grading.cell(sub.assignment, sub.name, gid)
+        # nbgrader put back the instructor's cell, hidden tests included (a re-added cell starts
+        # with a comment saying it was missing), and ran it
+        assert cell.source.endswith(original[gid]["source"])
+        assert grading.scores[sub.assignment, sub.name][gid][0] == 0
+    assert sub.feedback in output_text(grading.cell(sub.assignment, sub.name, sub.tampered[0]))
+
+
+# --------------------------------------------------------------------------------------------
+# The teacher's page shows the current rubric
+# --------------------------------------------------------------------------------------------
+
+
+def test_teachers_page_has_the_current_rubric():
+    page = (ra.ROOT / "chapters" / "08_teaching" / "teachers.md").read_text()
+    assert ra.rubric() in page, ("the rubric in chapters/08_teaching/teachers.md is out of date; "
+                                 "paste `python -m tools.release_assignments --rubric`")
