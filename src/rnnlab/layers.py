@@ -36,39 +36,36 @@ from rnnlab.validation import (
 # --------------------------------------------------------------------------------------------
 
 
-def _check_step(x, h_prev, Wx, Wh, gates: int):
-    x = as_float_array("x", x)
-    dt = x.dtype
-    check_shape("x", x, (None, None), "N, D")
-    N, D = x.shape
-    Wx = as_float_array("Wx", Wx, dt)
+def _check_weights(D: int, Wx, Wh, gates: int, dtype):
+    """Wx: (D, gates·H) and Wh: (H, gates·H); returns them and H."""
+    Wx = as_float_array("Wx", Wx, dtype)
     check_shape("Wx", Wx, (D, None), "D, G*H")
     if Wx.shape[1] % gates:
         raise ValueError(f"Wx must have shape (D={D}, {gates}*H); got {Wx.shape}, whose second "
                          f"axis is not a multiple of {gates}")
     H = Wx.shape[1] // gates
-    Wh = as_float_array("Wh", Wh, dt)
+    Wh = as_float_array("Wh", Wh, dtype)
     check_shape("Wh", Wh, (H, gates * H), f"H, {gates}*H" if gates > 1 else "H, H")
-    h_prev = as_float_array("h_prev", h_prev, dt)
+    return Wx, Wh, H
+
+
+def _check_step(x, h_prev, Wx, Wh, gates: int):
+    x = as_float_array("x", x)
+    check_shape("x", x, (None, None), "N, D")
+    N, D = x.shape
+    Wx, Wh, H = _check_weights(D, Wx, Wh, gates, x.dtype)
+    h_prev = as_float_array("h_prev", h_prev, x.dtype)
     check_shape("h_prev", h_prev, (N, H), "N, H")
     return x, h_prev, Wx, Wh
 
 
 def _check_sequence(x, h0, Wx, Wh, gates: int):
     x = as_float_array("x", x)
-    dt = x.dtype
     check_shape("x", x, (None, None, None), "N, T, D")
     check_nonempty_time("x", x)
     N, _, D = x.shape
-    Wx = as_float_array("Wx", Wx, dt)
-    check_shape("Wx", Wx, (D, None), "D, G*H")
-    if Wx.shape[1] % gates:
-        raise ValueError(f"Wx must have shape (D={D}, {gates}*H); got {Wx.shape}, whose second "
-                         f"axis is not a multiple of {gates}")
-    H = Wx.shape[1] // gates
-    Wh = as_float_array("Wh", Wh, dt)
-    check_shape("Wh", Wh, (H, gates * H), f"H, {gates}*H" if gates > 1 else "H, H")
-    h0 = as_float_array("h0", h0, dt)
+    Wx, Wh, H = _check_weights(D, Wx, Wh, gates, x.dtype)
+    h0 = as_float_array("h0", h0, x.dtype)
     check_shape("h0", h0, (N, H), "N, H")
     return x, h0, Wx, Wh
 
