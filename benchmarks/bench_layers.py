@@ -10,13 +10,24 @@ faster), and the achieved GFLOP/s of rnnlab against a measured matmul peak.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
+import sys
 import time
 
-import numpy as np
+# Both libraries get the same number of threads (default 1), set before NumPy loads its BLAS:
+# with OpenBLAS threads spinning between calls, torch would be slowed down by our own process.
+_threads = "1"
+for i, arg in enumerate(sys.argv):
+    if arg == "--threads" and i + 1 < len(sys.argv):
+        _threads = sys.argv[i + 1]
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = _threads
 
-from rnnlab import __version__, layers
+import numpy as np  # noqa: E402
+
+from rnnlab import __version__, layers  # noqa: E402
 
 N, T, D, H = 64, 100, 32, 128
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -80,8 +91,10 @@ def torch_case(torch, cell: str, dtype):
     return run
 
 
-def measure(repeats: int):
+def measure(repeats: int, threads: int):
     import torch
+
+    torch.set_num_threads(threads)
 
     rows = []
     for dtype in (np.float32, np.float64):
@@ -107,14 +120,16 @@ def measure(repeats: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for both NumPy's BLAS and torch (default 1)")
     args = parser.parse_args()
     try:
         import torch  # noqa: F401
     except ImportError:
         raise SystemExit("bench_layers needs torch (pip install torch==2.13.0): it compares "
                          "rnnlab with torch.nn side by side") from None
-    rows, tv, threads = measure(args.repeats)
-    print(f"rnnlab {__version__} vs torch {tv} ({threads} threads), NumPy {np.__version__}, "
+    rows, tv, threads = measure(args.repeats, args.threads)
+    print(f"rnnlab {__version__} vs torch {tv}, {threads} thread(s) each, NumPy {np.__version__}, "
           f"{platform.processor() or platform.machine()}; N={N} T={T} D={D} H={H}, "
           f"forward+backward, median of {args.repeats}")
     print("| cell | dtype | rnnlab (ms) | torch (ms) | ratio rnnlab/torch | rnnlab GFLOP/s "

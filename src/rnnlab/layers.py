@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlab.activations import activation_fn, activation_grad, sigmoid
+from rnnlab.activations import activation_fn, activation_grad
 from rnnlab.validation import (
     as_float_array,
     check_activation,
@@ -211,15 +211,26 @@ def _split4(a: np.ndarray, H: int):
     return a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
 
 
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """In place a ← σ(a) = 1 / (1 + e^(−a)); returns a.
+
+    One exp per entry: NumPy's exp is about twice as fast as its tanh. For a ≲ −88 (float32) the
+    exp overflows to inf and σ = 0 exactly; callers run inside np.errstate(over="ignore").
+    """
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1
+    return np.reciprocal(a, out=a)
+
+
 def _lstm_gates(a: np.ndarray, H: int) -> np.ndarray:
     """Apply σ to the i, f, o blocks and tanh to the g block of a: (..., 4H), in place."""
-    # σ(a) = (1 + tanh(a/2)) / 2: halve the σ blocks, one tanh over all 4H, then shift σ blocks
-    a[..., :2 * H] *= 0.5
-    a[..., 3 * H:] *= 0.5
-    np.tanh(a, out=a)
-    for sl in (slice(0, 2 * H), slice(3 * H, 4 * H)):
-        a[..., sl] *= 0.5
-        a[..., sl] += 0.5
+    # tanh(x) = 2σ(2x) − 1, so one σ pass over all 4H columns serves every gate.
+    g = a[..., 2 * H:3 * H]
+    g *= 2
+    _sigmoid_(a)
+    g *= 2
+    g -= 1
     return a
 
 
@@ -247,7 +258,8 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
     b = _check_bias("b", b, 4 * H, x.dtype, 4)
     c_prev = as_float_array("c_prev", c_prev, x.dtype)
     check_shape("c_prev", c_prev, h_prev.shape, "N, H")
-    gates = _lstm_gates(x @ Wx + h_prev @ Wh + b, H)
+    with np.errstate(over="ignore"):
+        gates = _lstm_gates(x @ Wx + h_prev @ Wh + b, H)
     i, f, g, o = _split4(gates, H)
     c = f * c_prev + i * g
     tanh_c = np.tanh(c)
@@ -256,15 +268,35 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
 
 
 def _lstm_step_back(dh, dc, gates, c_prev, tanh_c, H, out):
-    """∂L/∂a (N, 4H) into `out`, and ∂L/∂c_prev, from the total dh and dc at this step."""
+    """∂L/∂a (N, 4H) into `out`, and ∂L/∂c_prev, from the total dh and dc at this step.
+
+    Written with in-place products to keep temporaries few (this is the hot loop of the LSTM).
+    """
     i, f, g, o = _split4(gates, H)
-    dc = dc + dh * o * (1 - tanh_c * tanh_c)
     di, df, dg, do = _split4(out, H)
-    np.multiply(dc * g, i * (1 - i), out=di)
-    np.multiply(dc * c_prev, f * (1 - f), out=df)
-    np.multiply(dc * i, 1 - g * g, out=dg)
-    np.multiply(dh * tanh_c, o * (1 - o), out=do)
-    return dc * f  # ∂c_t/∂c_{t-1} = f_t: the additive path
+    # do = dh ⊙ tanh(c) ⊙ o(1 − o)
+    np.multiply(dh, tanh_c, out=do)
+    do *= o
+    do *= 1 - o
+    # total ∂L/∂c_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t))
+    dct = np.multiply(tanh_c, tanh_c)
+    np.subtract(1, dct, out=dct)
+    dct *= o
+    dct *= dh
+    dct += dc
+    # di = dct ⊙ g ⊙ i(1 − i);  df = dct ⊙ c_prev ⊙ f(1 − f);  dg = dct ⊙ i ⊙ (1 − g²)
+    np.multiply(dct, g, out=di)
+    di *= i
+    di *= 1 - i
+    np.multiply(dct, c_prev, out=df)
+    df *= f
+    df *= 1 - f
+    np.multiply(g, g, out=dg)
+    np.subtract(1, dg, out=dg)
+    dg *= dct
+    dg *= i
+    dct *= f  # ∂c_t/∂c_{t-1} = f_t: the additive path
+    return dct
 
 
 def lstm_step_backward(dout, cache: LSTMStepCache):
@@ -326,16 +358,17 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     tcs = np.empty_like(cs)
     hs = np.empty_like(cs)
     h, c = h0, c0
-    for t in range(T):
-        a = gates[t]
-        a += h @ Wh
-        _lstm_gates(a, H)
-        i, f, g, o = _split4(a, H)
-        # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t)
-        c = np.multiply(f, c, out=cs[t])
-        c += i * g
-        np.tanh(c, out=tcs[t])
-        h = np.multiply(o, tcs[t], out=hs[t])
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            a = gates[t]
+            a += h @ Wh
+            _lstm_gates(a, H)
+            i, f, g, o = _split4(a, H)
+            # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t)
+            c = np.multiply(f, c, out=cs[t])
+            c += i * g
+            np.tanh(c, out=tcs[t])
+            h = np.multiply(o, tcs[t], out=hs[t])
     cache = LSTMCache(xs, h0, c0, Wx, Wh, gates, cs, tcs, hs, c0_given)
     return _batch_major(hs), cache
 
@@ -401,7 +434,8 @@ class GRUStepCache(NamedTuple):
 def _gru_step(xa, h_prev, Wh, bh, H):
     """xa = x Wx + bx: (N, 3H). Returns h, r, z, n, hn."""
     ha = h_prev @ Wh + bh
-    rz = sigmoid(xa[:, :2 * H] + ha[:, :2 * H])
+    with np.errstate(over="ignore"):
+        rz = _sigmoid_(xa[:, :2 * H] + ha[:, :2 * H])
     r, z = rz[:, :H], rz[:, H:]
     hn = ha[:, 2 * H:]
     n = np.tanh(xa[:, 2 * H:] + r * hn)

@@ -41,7 +41,8 @@ def figure_to_png(fig: Figure, dpi: int = 72, colors: int = 96) -> bytes:
 
     old_dpi = fig.dpi
     fig.set_dpi(dpi)
-    canvas = FigureCanvasAgg(fig)
+    # Reuse the figure's Agg canvas: its renderer (and text layout caches) survive between draws.
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
     image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
     fig.set_dpi(old_dpi)
@@ -72,7 +73,7 @@ class GradientFlowFigure:
 
     def __init__(self, figsize=(9.0, 3.4)) -> None:
         # A fixed layout (no constrained/tight layout pass) keeps a redraw cheap.
-        self.fig = Figure(figsize=figsize)
+        self.fig = Figure(figsize=figsize, dpi=72)  # the live widget and the frames use 72 dpi
         self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.22)
         self.ax_norm, self.ax_h = self.fig.subplots(1, 2, width_ratios=[1.3, 1])
         (self.norm_line,) = self.ax_norm.plot([], [], color=COLORS["norm"], lw=2,
@@ -144,7 +145,7 @@ class CellComparisonFigure:
     """log10 ‖∂L/∂state_k‖ against k for several cells (vanilla RNN, LSTM cell path, GRU …)."""
 
     def __init__(self, labels: list[str], figsize=(7.0, 3.4)) -> None:
-        self.fig = Figure(figsize=figsize)
+        self.fig = Figure(figsize=figsize, dpi=72)  # the live widget and the frames use 72 dpi
         self.fig.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.9)
         self.ax = self.fig.subplots()
         palette = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
