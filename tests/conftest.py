@@ -8,6 +8,26 @@ import os
 import numpy as np
 import pytest
 
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def run_cell(cell, x, h0, Wx, Wh, b, dh=None):
+    """Forward and backward of one cell's sequence functions (the GRU gets bx = bh = b).
+
+    dh defaults to ones; returns (h, grads)."""
+    from rnnlab import layers
+
+    if cell == "rnn":
+        h, cache = layers.rnn_forward(x, h0, Wx, Wh, b)
+        back = layers.rnn_backward
+    elif cell == "lstm":
+        h, cache = layers.lstm_forward(x, h0, Wx, Wh, b)
+        back = layers.lstm_backward
+    else:
+        h, cache = layers.gru_forward(x, h0, Wx, Wh, b, b.copy())
+        back = layers.gru_backward
+    return h, back(np.ones_like(h) if dh is None else dh, cache)
+
 
 @pytest.fixture
 def rng():

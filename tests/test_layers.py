@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import GATES, run_cell
 
 from rnnlab import layers
 from rnnlab.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
@@ -205,20 +206,12 @@ def test_lstm_and_gru_sequence_equal_step_loop(rng):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_float32_is_preserved(rng, cell):
     N, T, D, H = 2, 3, 4, 5
-    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    G = GATES[cell]
     f = np.float32
     x, h0 = _rand(rng, N, T, D).astype(f), _rand(rng, N, H).astype(f)
     Wx, Wh = _rand(rng, D, G * H).astype(f), _rand(rng, H, G * H).astype(f)
     b = _rand(rng, G * H).astype(f)
-    if cell == "rnn":
-        h, cache = layers.rnn_forward(x, h0, Wx, Wh, b)
-        grads = layers.rnn_backward(np.ones_like(h), cache)
-    elif cell == "lstm":
-        h, cache = layers.lstm_forward(x, h0, Wx, Wh, b)
-        grads = layers.lstm_backward(np.ones_like(h), cache)
-    else:
-        h, cache = layers.gru_forward(x, h0, Wx, Wh, b, b.copy())
-        grads = layers.gru_backward(np.ones_like(h), cache)
+    h, grads = run_cell(cell, x, h0, Wx, Wh, b)
     assert h.dtype == np.float32
     assert all(g.dtype == np.float32 for g in grads)
 

@@ -31,6 +31,14 @@ def _close(a, b):
     assert np.max(np.abs(a - b)) < TOL, np.max(np.abs(a - b))
 
 
+def _weights(net):
+    """rnnlab's row-vector weights from a torch layer: Wx = weight_ih.T, Wh = weight_hh.T, and
+    the two bias vectors (summed for the RNN and LSTM, kept apart for the GRU)."""
+    def t(p):
+        return p.detach().numpy().copy()
+    return t(net.weight_ih_l0).T, t(net.weight_hh_l0).T, t(net.bias_ih_l0), t(net.bias_hh_l0)
+
+
 def _inputs(torch, N, T, D, H, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((N, T, D))
@@ -49,9 +57,8 @@ def test_rnn_matches_torch(torch, shape, activation):
     net = torch.nn.RNN(D, H, nonlinearity=activation, batch_first=True)
     out, _ = net(xt, h0t)
     out.backward(torch.tensor(dh))
-    Wx = net.weight_ih_l0.detach().numpy().T.copy()
-    Wh = net.weight_hh_l0.detach().numpy().T.copy()
-    b = (net.bias_ih_l0 + net.bias_hh_l0).detach().numpy()
+    Wx, Wh, bx, bh = _weights(net)
+    b = bx + bh
     h, cache = layers.rnn_forward(x, h0, Wx, Wh, b, activation=activation)
     _close(h, out)
     dx, dh0, dWx, dWh, db = layers.rnn_backward(dh, cache)
@@ -72,9 +79,8 @@ def test_lstm_matches_torch(torch, shape):
     net = torch.nn.LSTM(D, H, batch_first=True)
     out, (hT, cT) = net(xt, (h0t, c0t))
     out.backward(torch.tensor(dh))
-    Wx = net.weight_ih_l0.detach().numpy().T.copy()
-    Wh = net.weight_hh_l0.detach().numpy().T.copy()
-    b = (net.bias_ih_l0 + net.bias_hh_l0).detach().numpy()
+    Wx, Wh, bx, bh = _weights(net)
+    b = bx + bh
     h, cache = layers.lstm_forward(x, h0, Wx, Wh, b, c0=c0)
     _close(h, out)
     _close(layers.final_state(cache)[1], cT[0])
@@ -94,10 +100,7 @@ def test_gru_matches_torch(torch, shape):
     net = torch.nn.GRU(D, H, batch_first=True)
     out, _ = net(xt, h0t)
     out.backward(torch.tensor(dh))
-    Wx = net.weight_ih_l0.detach().numpy().T.copy()
-    Wh = net.weight_hh_l0.detach().numpy().T.copy()
-    bx = net.bias_ih_l0.detach().numpy().copy()
-    bh = net.bias_hh_l0.detach().numpy().copy()
+    Wx, Wh, bx, bh = _weights(net)
     h, cache = layers.gru_forward(x, h0, Wx, Wh, bx, bh)
     _close(h, out)
     dx, dh0, dWx, dWh, dbx, dbh = layers.gru_backward(dh, cache)
@@ -115,9 +118,8 @@ def test_wrong_gate_order_is_detected(torch):
     x, h0, _, xt, h0t = _inputs(torch, N, T, D, H, seed=3)
     net = torch.nn.LSTM(D, H, batch_first=True)
     out, _ = net(xt, (h0t, torch.zeros_like(h0t)))
-    Wx = net.weight_ih_l0.detach().numpy().T.copy()
-    Wh = net.weight_hh_l0.detach().numpy().T.copy()
-    b = (net.bias_ih_l0 + net.bias_hh_l0).detach().numpy()
+    Wx, Wh, bx, bh = _weights(net)
+    b = bx + bh
     perm = np.r_[0:H, 2 * H:3 * H, H:2 * H, 3 * H:4 * H]  # i, g, f, o: a wrong order
     h, _ = layers.lstm_forward(x, h0, Wx[:, perm], Wh[:, perm], b[perm])
     assert np.max(np.abs(h - out.detach().numpy())) > 1e-3

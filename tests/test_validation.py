@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import GATES, run_cell
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -147,7 +148,7 @@ dims = st.integers(min_value=1, max_value=5)
        delta=st.integers(min_value=1, max_value=3), cell=st.sampled_from(["rnn", "lstm", "gru"]))
 def test_fuzzed_shape_errors_name_the_argument(N, T, D, H, wrong, delta, cell):
     """Any single wrong axis length gives a ValueError that names the faulty argument."""
-    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    G = GATES[cell]
     shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (D, G * H), "Wh": (H, G * H), "b": (G * H,)}
     bad = list(shapes[wrong])
     bad[-1] += delta
@@ -172,18 +173,10 @@ def test_fuzzed_shape_errors_name_the_argument(N, T, D, H, wrong, delta, cell):
 @given(N=dims, T=dims, D=dims, H=dims, cell=st.sampled_from(["rnn", "lstm", "gru"]))
 def test_fuzzed_valid_shapes_give_finite_outputs(N, T, D, H, cell):
     rng = np.random.default_rng(N * 1000 + T * 100 + D * 10 + H)
-    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    G = GATES[cell]
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
     Wx, Wh, b = rng.standard_normal((D, G * H)), rng.standard_normal((H, G * H)), np.zeros(G * H)
-    if cell == "rnn":
-        h, cache = layers.rnn_forward(x, h0, Wx, Wh, b)
-        grads = layers.rnn_backward(np.ones_like(h), cache)
-    elif cell == "lstm":
-        h, cache = layers.lstm_forward(x, h0, Wx, Wh, b)
-        grads = layers.lstm_backward(np.ones_like(h), cache)
-    else:
-        h, cache = layers.gru_forward(x, h0, Wx, Wh, b, b)
-        grads = layers.gru_backward(np.ones_like(h), cache)
+    h, grads = run_cell(cell, x, h0, Wx, Wh, b)
     assert h.shape == (N, T, H)
     assert all(np.all(np.isfinite(g)) for g in grads)
     assert [g.shape for g in grads[:2]] == [(N, T, D), (N, H)]

@@ -28,6 +28,7 @@ import numpy as np
 from rnnlab import layers
 from rnnlab.activations import activation_grad
 from rnnlab.activations import gamma as activation_gamma
+from rnnlab.init import spectral_radius
 from rnnlab.validation import as_float_array, check_activation, check_shape
 
 
@@ -175,8 +176,10 @@ def gamma(activation: str) -> float:
 
 def pascanu_log10_bound(Wh, T: int, activation: str = "tanh") -> np.ndarray:
     """log10 of the bound (λ₁ γ)^(T−k) for k = 0 … T, λ₁ the largest singular value of Wh."""
-    lam1 = singular_values(Wh)[0]
-    g = gamma(activation)
+    return _log10_bound(singular_values(Wh)[0], gamma(activation), T)
+
+
+def _log10_bound(lam1: float, g: float, T: int) -> np.ndarray:
     k = np.arange(T + 1)
     with np.errstate(divide="ignore"):
         return (T - k) * np.log10(lam1 * g)
@@ -225,14 +228,15 @@ def rnn_gradient_flow(x, h0, Wx, Wh, b, activation: str = "tanh", ord: int | str
     T = h.shape[0]
     ks = _check_ks(ks, T)
     J = rnn_jacobians(h, h0, Wh, activation)
+    lam1, g = float(singular_values(Wh)[0]), gamma(activation)
     return GradientFlow(
         h=h,
         k=ks,
         log10_norms=jacobian_log10_norms(J, ord, ks),
-        log10_bound=pascanu_log10_bound(Wh, T, activation)[ks],
-        spectral_radius=float(np.max(np.abs(np.linalg.eigvals(Wh)))),
-        lambda1=float(singular_values(Wh)[0]),
-        gamma=gamma(activation),
+        log10_bound=_log10_bound(lam1, g, T)[ks],
+        spectral_radius=spectral_radius(Wh),
+        lambda1=lam1,
+        gamma=g,
     )
 
 

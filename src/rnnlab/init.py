@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.validation import as_float_array, check_positive_int
+from rnnlab.validation import as_float_array, check_positive, check_positive_int
 
 
 def _square(name: str, W) -> np.ndarray:
@@ -37,8 +37,7 @@ def largest_singular_value(W) -> float:
 def scale_to_spectral_radius(W, rho: float) -> np.ndarray:
     """Return W rescaled so that its spectral radius is exactly `rho` (> 0). W: (H, H)."""
     W = _square("W", W)
-    if not np.isscalar(rho) or not np.isfinite(rho) or rho <= 0:
-        raise ValueError(f"rho must be a positive finite number; got {rho!r}")
+    rho = check_positive("rho", rho)
     current = spectral_radius(W)
     if current == 0:
         raise ValueError("W has spectral radius 0 (nilpotent or zero); it cannot be rescaled")
@@ -98,7 +97,5 @@ def recurrent_matrix(H: int, rho: float, seed: int | np.random.Generator = 0,
         W = _rng(seed).standard_normal((H, H)) / np.sqrt(H)
         return scale_to_spectral_radius(W, rho).astype(dtype)
     if kind == "orthogonal":
-        if not np.isscalar(rho) or not np.isfinite(rho) or rho <= 0:
-            raise ValueError(f"rho must be a positive finite number; got {rho!r}")
-        return orthogonal((H, H), seed, gain=rho, dtype=dtype)
+        return orthogonal((H, H), seed, gain=check_positive("rho", rho), dtype=dtype)
     raise ValueError(f"kind must be 'gaussian' or 'orthogonal'; got {kind!r}")

@@ -27,7 +27,7 @@ import numpy as np
 from rnnlab import analysis, init, layers
 from rnnlab.activations import ACTIVATIONS
 from rnnlab.plots import CellComparisonFigure, GradientFlowFigure
-from rnnlab.validation import check_activation, check_positive_int
+from rnnlab.validation import check_activation, check_positive, check_positive_int
 
 
 @dataclass(frozen=True)
@@ -201,13 +201,12 @@ def gradient_flow_setting(rho: float, T: int, H: int = 64, activation: str = "ta
     λ₁ ≈ 2ρ); one input channel x_t ~ N(0, 1), Wx ~ N(0, 1/4), b = 0, h_0 = 0, all from `seed`.
     The norms are measured at up to max_points + 1 evenly spaced k.
     """
-    if not np.isscalar(rho) or not np.isfinite(rho) or rho <= 0:
-        raise ValueError(f"rho must be a positive finite number; got {rho!r}")
+    rho = check_positive("rho", rho)
     T = check_positive_int("T", T)
     H = check_positive_int("H", H)
     check_activation(activation)
     rng = np.random.default_rng(seed)
-    Wh = init.recurrent_matrix(H, float(rho), rng, kind=matrix)
+    Wh = init.recurrent_matrix(H, rho, rng, kind=matrix)
     Wx = 0.5 * rng.standard_normal((1, H))
     x = rng.standard_normal((T, 1))
     return analysis.rnn_gradient_flow(x, np.zeros(H), Wx, Wh, np.zeros(H), activation,
