@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from rnnlab import analysis, widgets
+from rnnlab import analysis, experiments, widgets
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,8 @@ def test_update_plots_what_analysis_computes(explorer, settings):
         flow = explorer.update(**settings)
         png = explorer.figure.png()
     s = explorer.settings
-    expected = widgets.gradient_flow_setting(s["rho"], s["T"], s["H"], s["activation"], s["seed"],
-                                             s["matrix"])
+    expected = experiments.gradient_flow_setting(s["rho"], s["T"], s["H"], s["activation"],
+                                                 s["seed"], s["matrix"])
     np.testing.assert_array_equal(flow.log10_norms, expected.log10_norms)
     plotted = explorer.figure.plotted
     np.testing.assert_array_equal(plotted["log10_norms"], expected.log10_norms)
@@ -129,6 +129,24 @@ def test_regime_labels_follow_pascanu():
     assert "explodes" not in regime_text(1.5)
     assert "vanishing guaranteed" in regime_text(0.5)
     assert "no explosion possible" in regime_text(1.0)
+
+
+def test_experiments_live_below_the_views():
+    """The explorers' computations are in rnnlab.experiments (no matplotlib); the old names in
+    widgets still work for notebooks written against them."""
+    import subprocess
+    import sys
+
+    assert widgets.gradient_flow_setting is experiments.gradient_flow_setting
+    assert widgets.cell_gradient_setting is experiments.cell_gradient_setting
+    code = ("import sys, rnnlab.experiments; "
+            "print('matplotlib' in sys.modules, 'ipywidgets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+    with pytest.raises(ValueError, match="rho"):
+        experiments.gradient_flow_setting(rho=-1.0, T=10)
+    with pytest.raises(ValueError, match="activation"):
+        experiments.gradient_flow_setting(rho=1.0, T=10, activation="softplus")
 
 
 def test_unknown_setting_is_refused(explorer):

@@ -49,7 +49,7 @@ def cell_gradient_setting(T: int, forget_bias: float = 1.0, H: int = 32, seed: i
     forget_bias: the LSTM's forget-gate bias (large ⇒ f_t ≈ 1 ⇒ the cell path keeps the gradient)
     H: hidden size
     seed: draws every weight and the inputs
-    weight_scale: weights ~ N(0, weight_scale²/H); the vanilla RNN's Wh is orthogonal with ρ = 1
+    weight_scale: weights ~ N(0, weight_scale²/H); the vanilla RNN's Wh: Gaussian, rescaled to ρ = 1
     Returns {"vanilla RNN: h", "LSTM: c", "LSTM: c (cell path only)", "GRU: h"}, each (T + 1,).
     """
     T = check_positive_int("T", T)
