@@ -288,6 +288,12 @@ class GradientFlowFigure(LayeredFigure):
         self.caption = "\n".join(parts)
 
 
+def _ladder(x: float) -> float:
+    """The smallest of 1, 2, 5, 10, 20, 50, … that is at least x (x > 0)."""
+    decade = 10.0 ** np.floor(np.log10(x))
+    return float(next(m * decade for m in (1, 2, 5, 10) if m * decade >= x))
+
+
 class CellComparisonFigure(LayeredFigure):
     """log10 ‖∂L/∂state_k‖ against k for several cells (vanilla RNN, LSTM cell path, GRU …)."""
 
@@ -320,8 +326,8 @@ class CellComparisonFigure(LayeredFigure):
         self.plotted = dict(curves)
         pad = max(0.05 * (hi - lo), 0.5)
         self.ax.set_xlim(0, T)
-        # whole decades, so that nearby settings share the static layer (axes and ticks)
-        self.ax.set_ylim(np.floor(lo - pad), np.ceil(hi + pad))
+        # limits from a 1-2-5 ladder, so that nearby settings share the static layer (axes, ticks)
+        self.ax.set_ylim(-_ladder(pad - lo), _ladder(hi + pad))
         self.caption = title
 
 
