@@ -119,7 +119,7 @@ def test_layers_stack_to_the_frame(explorer):
     assert 0 < np.mean(alpha > 0) < 0.5  # the foreground holds the curves, not the axes
     stacked = np.asarray(Image.alpha_composite(back, front))[..., :3].astype(int)
     direct = explorer.figure.render(60)[..., :3].astype(int)
-    assert np.abs(stacked - direct).mean() < 3  # equal up to the 64-colour palette
+    assert np.abs(stacked - direct).mean() < 3  # equal up to the 32-colour palette
 
 
 def test_regime_labels_follow_pascanu():
@@ -189,3 +189,20 @@ def test_memory_explorer_update():
     assert all(len(v) == 61 for v in curves.values())
     # with f ≈ σ(5) the cell path keeps the gradient far better than the vanilla RNN
     assert curves["LSTM: c (cell path only)"][0] > curves["vanilla RNN: h"][0]
+
+
+@pytest.mark.parametrize("notebook, limit", [
+    ("chapters/04_vanishing_exploding/vanishing_exploding.ipynb", 470_000),
+    ("chapters/05_lstm_gru/lstm_gru.ipynb", 470_000),
+])
+def test_committed_explorer_frames_stay_small(notebook, limit):
+    """The built chapter 4 page must stay under 800 KB (issue 10): the explorer's inline HTML is
+    most of it (the rest of that page is about 345 KB), so its size is guarded here."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / notebook).read_text())
+    sizes = [len("".join(o["data"]["text/html"])) for c in nb["cells"] for o in c.get("outputs", [])
+             if "rnnlab-explorer" in "".join(o.get("data", {}).get("text/html", ""))]
+    assert len(sizes) == 1
+    assert sizes[0] < limit, f"{notebook}: the explorer's static HTML is {sizes[0]} bytes"

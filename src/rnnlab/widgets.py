@@ -81,10 +81,10 @@ class Explorer:
     def static_html(self, dpi: int | None = None) -> str:
         """HTML with precomputed frames and range sliders that work without a kernel.
 
-        Each frame is two stacked PNGs at `dpi` (default the figure's frame_dpi, 200): a
+        Each frame is two stacked PNGs at `dpi` (default the figure's frame_dpi, 160): a
         background with the axes, shared by every frame with the same axis layout, and a
-        transparent foreground with only the curves. The image is shown at half its pixel size
-        (100 CSS px per inch), so it is sharp on 2× screens. The changing text is HTML.
+        transparent foreground with only the curves. The image is shown at 100 CSS px per inch
+        of figure, so it stays sharp on HiDPI screens. The changing text is HTML.
         """
         saved = dict(self.settings)
         dpi = dpi or self.figure.frame_dpi
