@@ -33,7 +33,7 @@ def test_update_plots_what_analysis_computes(explorer, settings):
         png = explorer.figure.png()
     s = explorer.settings
     expected = experiments.gradient_flow_setting(s["rho"], s["T"], s["H"], s["activation"],
-                                                 s["seed"], s["matrix"])
+                                                 s["seed"], s["matrix"], max_points=64)
     np.testing.assert_array_equal(flow.log10_norms, expected.log10_norms)
     plotted = explorer.figure.plotted
     np.testing.assert_array_equal(plotted["log10_norms"], expected.log10_norms)

@@ -247,18 +247,20 @@ T_FRAMES = (10, 50, 100, 200, 500)
 def gradient_explorer(rho: float = 1.0, T: int = 100, H: int = 64, activation: str = "tanh",
                       seed: int = 0, matrix: str = "orthogonal", scale: str = "fixed",
                       static_rhos: Sequence[float] = RHO_FRAMES,
-                      static_Ts: Sequence[int] = T_FRAMES) -> Explorer:
+                      static_Ts: Sequence[int] = T_FRAMES, max_points: int = 64) -> Explorer:
     """Chapter 4's explorer: ‖∂h_T/∂h_k‖ against k with the bound, and the hidden states.
 
     Sliders: spectral radius (0.1–3), sequence length (5–500), hidden size, activation
     (tanh, sigmoid, relu, linear), seed, kind of Wh, and the y-scale: "fixed" (±(T/2 + 1)
     decades, the same for every ρ, so settings can be compared) or "auto" (fits the curve).
     The static book gets frames over static_rhos × static_Ts at the other initial settings.
+    The norms are measured at max_points + 1 evenly spaced k (always including k = 0 and T):
+    one SVD per point is most of a slider move's cost, and 65 points draw a smooth curve.
     """
     fig = GradientFlowFigure()
 
     def compute(rho, T, H, activation, seed, matrix, scale):
-        return gradient_flow_setting(rho, T, H, activation, seed, matrix)
+        return gradient_flow_setting(rho, T, H, activation, seed, matrix, max_points)
 
     def draw(flow, s):
         fig.update(flow, s["scale"], f"vanilla RNN, {s['activation']}, H = {s['H']}, "
