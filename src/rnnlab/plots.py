@@ -1,8 +1,18 @@
-"""Matplotlib figures for the book (the only core module besides widgets.py that imports it).
+"""Matplotlib figures for the book: the explorers' figures and a few shared plotting helpers.
+
+This is a view module: with ``widgets.py`` it is the only part of rnnlab that imports matplotlib;
+everything it draws is computed below it (``rnnlab.analysis``, ``rnnlab.experiments``).
 
 Gradient norms are drawn as log10 values on a linear axis whose ticks read 10^n: a norm of
 10^400 is just the number 400 here, so nothing overflows while drawing, and values that are truly
 non-finite (a hidden state that overflowed, a product that is exactly zero) are marked as such.
+
+The explorers' figures separate what changes with a setting (curves, the heat map: the
+*dynamic* artists) from what does not (axes, ticks, labels, legend). The static part is drawn
+once and cached; a redraw blits only the dynamic artists onto it, which keeps a slider move
+cheap, and the static book ships the static part once per axis layout instead of once per frame.
+Changing text (the regime, the measured norm) is not drawn into the raster at all: ``caption``
+returns it as text for the page.
 """
 
 from __future__ import annotations
@@ -16,7 +26,10 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from rnnlab.analysis import GradientFlow
 
-COLORS = {"norm": "#1f77b4", "bound": "#d62728", "lstm": "#2ca02c", "gru": "#9467bd"}
+# One palette for the whole book's figures (matplotlib's tab10, by role).
+COLORS = {"norm": "#1f77b4", "bound": "#d62728", "rnn": "#1f77b4", "lstm": "#2ca02c",
+          "lstm_cell": "#ff7f0e", "gru": "#9467bd", "other": "#8c564b"}
+CYCLE = ("#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
 
 
 def _pow10(value: float, _pos=None) -> str:
@@ -28,134 +41,282 @@ def log10_axis(ax) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     ax.yaxis.set_major_formatter(FuncFormatter(_pow10))
 
-
 def figure_to_png(fig: Figure, dpi: int = 72, colors: int = 96) -> bytes:
-    """Compact PNG bytes of a figure: rendered by Agg, reduced to a palette of `colors`.
+    """Compact PNG bytes of a whole figure: rendered by Agg, reduced to a palette of `colors`.
 
-    Line plots need few colours, and the palette makes a frame 3-4× smaller, which matters for
-    the explorers' precomputed frames that are embedded in the notebooks. No version stamp or
-    date is written, so equal figures give equal bytes.
+    No version stamp or date is written, so equal figures give equal bytes.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
 
     old_dpi = fig.dpi
     fig.set_dpi(dpi)
-    # Reuse the figure's Agg canvas: its renderer (and text layout caches) survive between draws.
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
-    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+    rgba = np.asarray(canvas.buffer_rgba()).copy()
     fig.set_dpi(old_dpi)
-    image = image.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT,
-                                          dither=Image.Dither.NONE)
+    return _palette_png(rgba, colors)
+
+
+def _palette_png(rgba: np.ndarray, colors: int = 96, transparent=None) -> bytes:
+    """PNG of an (h, w, 4) image reduced to `colors` colours; `transparent` (h, w) bool marks
+    pixels to leave see-through (index `colors` of the palette)."""
+    from PIL import Image
+
+    image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]), "RGB")
+    image = image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE,
+                           dither=Image.Dither.NONE)
+    # the octree averages colours: snap near-white back to the page's white
+    palette = [255 if v >= 250 else v for v in image.getpalette()[: 3 * colors]]
+    palette += [0] * (3 * colors - len(palette))  # pad, so index `colors` is the transparent one
+    options = {}
+    if transparent is not None:
+        index = np.array(image)
+        index[transparent] = colors
+        image = Image.fromarray(index, "P")
+        palette = palette + [255, 255, 255]
+        options["transparency"] = colors
+    image.putpalette(palette)
     buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=True)
+    image.save(buf, format="PNG", compress_level=9, **options)
     return buf.getvalue()
+
+
+def _fast_png(rgba: np.ndarray) -> bytes:
+    """PNG of an (h, w, 4) image, encoded for speed (the live widget), not for size."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgba[..., :3]), "RGB").save(buf, format="PNG",
+                                                                     compress_level=1)
+    return buf.getvalue()
+
+
+class LayeredFigure:
+    """A figure whose `dynamic` artists change with the settings and everything else does not.
+
+    Subclasses fill ``fig``, ``dynamic`` and ``background_key()`` (whatever changes the static
+    pixels: axis limits, labels). ``render`` draws the static part once per key and blits the
+    dynamic artists onto it; ``png`` encodes that for the live widget; ``png_layers`` gives the
+    static frames a shared background and a transparent foreground with only what changed.
+    """
+
+    fig: Figure
+    dynamic: list
+    live_dpi = 100  # the live widget's image: 100 dpi, sharp at the size Jupyter shows it
+    # The static book's frames: 160 pixels per inch, shown at 100 CSS px per inch, so 1.6 device
+    # pixels per CSS pixel: sharp on HiDPI screens while a page of 35 frames stays under 800 KB.
+    frame_dpi = 160
+
+    def background_key(self) -> tuple:
+        raise NotImplementedError
+
+    def _canvas(self):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        if not isinstance(self.fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(self.fig)
+        return self.fig.canvas
+
+    def render(self, dpi: float | None = None) -> np.ndarray:
+        """(h, w, 4) RGBA pixels of the figure at `dpi` (a view into the canvas: copy to keep)."""
+        dpi = dpi or self.live_dpi
+        canvas = self._canvas()
+        if self.fig.dpi != dpi:
+            self.fig.set_dpi(dpi)
+        key = (dpi, self.background_key())
+        cache = self.__dict__.setdefault("_backgrounds", {})
+        if key not in cache:
+            for artist in self.dynamic:
+                artist.set_visible(False)
+            canvas.draw()
+            cache[key] = {"region": canvas.copy_from_bbox(self.fig.bbox),
+                          "pixels": np.asarray(canvas.buffer_rgba()).copy(), "png": None}
+            for artist in self.dynamic:
+                artist.set_visible(True)
+            while len(cache) > 8:  # keep the few most recent layouts (dicts keep order)
+                del cache[next(iter(cache))]
+        self._bg = cache[key]
+        canvas.restore_region(self._bg["region"])
+        for artist in self.dynamic:
+            self.fig.draw_artist(artist)
+        return np.asarray(canvas.buffer_rgba())
+
+    def png(self, dpi: float | None = None) -> bytes:
+        """PNG bytes of the current figure, fast to encode (what the live widget shows)."""
+        return _fast_png(self.render(dpi))
+
+    def png_layers(self, dpi: float | None = None, colors: int = 32) -> tuple[bytes, bytes]:
+        """(background, foreground) PNGs: the static part, and the pixels the dynamic artists
+        changed, transparent elsewhere. Stacked, they give ``render(dpi)`` up to the palette:
+        `colors` for the foreground (a frame's few curves), twice that for the shared
+        background (antialiased text)."""
+        full = self.render(dpi or self.frame_dpi)
+        bg = self._bg
+        same = np.all(full == bg["pixels"], axis=-1)
+        if bg["png"] is None:  # encoded once per axis layout
+            bg["png"] = _palette_png(bg["pixels"], 2 * colors)
+        return bg["png"], _palette_png(full, colors, same)
 
 
 def regime_text(lambda_gamma: float) -> str:
     """What Pascanu et al. (2013) let us conclude from λ₁γ (and what they do not)."""
     if np.isclose(lambda_gamma, 1.0, rtol=1e-9, atol=0):
-        return "λ₁γ = 1: no explosion possible (bound = 1),\nbut vanishing is not guaranteed"
+        return "λ₁γ = 1: no explosion possible (bound = 1), but vanishing is not guaranteed"
     if lambda_gamma < 1:
-        return f"λ₁γ = {lambda_gamma:.2f} < 1: vanishing guaranteed\n(sufficient condition)"
-    return f"λ₁γ = {lambda_gamma:.2f} > 1: explosion possible\n(necessary, not sufficient)"
+        return f"λ₁γ = {lambda_gamma:.2f} < 1: vanishing guaranteed (sufficient condition)"
+    return f"λ₁γ = {lambda_gamma:.2f} > 1: explosion possible (necessary, not sufficient)"
 
 
-class GradientFlowFigure:
-    """Two panels: log10 ‖∂h_T/∂h_k‖ against k with the Pascanu bound, and hidden trajectories.
+def fixed_log10_limits(T: int) -> tuple[float, float]:
+    """The explorer's fixed y-range for length T: ±(T/2 + 1) decades.
 
-    ``update(flow, title)`` only moves existing artists (set_data), so a redraw is cheap.
-    The last drawn values are kept in ``plotted`` so a test can compare them with the analysis.
+    It holds every curve whose per-step factor lies between 10^−½ ≈ 0.32 and 10^½ ≈ 3.2, and it
+    depends on T only, so curves for different ρ are drawn on the same scale.
+    """
+    half = T / 2 + 1
+    return -half, half
+
+
+def _fmt_pow10(log10_value: float) -> str:
+    if np.isneginf(log10_value):
+        return "0 (exactly)"
+    if np.isposinf(log10_value):
+        return "∞"
+    return f"10^{log10_value:.1f}"
+
+
+class GradientFlowFigure(LayeredFigure):
+    """Two panels: log10 ‖∂h_T/∂h_k‖ against k with the Pascanu bound, and a heat map of the
+    hidden states h_t (one row a unit), readable for any T.
+
+    ``update(flow, scale)`` only moves existing artists; ``caption`` holds the text that goes
+    with the frame (regime, measured ‖∂h_T/∂h_0‖). The last drawn values are kept in
+    ``plotted`` so a test can compare them with the analysis.
     """
 
-    n_units = 4  # hidden units whose trajectories are drawn
+    n_units = 16  # rows of the heat map
 
-    def __init__(self, figsize=(9.0, 3.4)) -> None:
-        # A fixed layout (no constrained/tight layout pass) keeps a redraw cheap.
-        self.fig = Figure(figsize=figsize, dpi=72)  # the live widget and the frames use 72 dpi
-        self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.22)
-        self.ax_norm, self.ax_h = self.fig.subplots(1, 2, width_ratios=[1.3, 1])
+    def __init__(self, figsize=(8.0, 3.4)) -> None:
+        self.fig = Figure(figsize=figsize, dpi=self.live_dpi)
+        self.fig.subplots_adjust(left=0.1, right=0.93, bottom=0.15, top=0.84, wspace=0.3)
+        self.ax_norm, self.ax_h = self.fig.subplots(1, 2, width_ratios=[1.35, 1])
         (self.norm_line,) = self.ax_norm.plot([], [], color=COLORS["norm"], lw=2,
-                                              label=r"$\|\partial h_T/\partial h_k\|_2$ (measured)")
+                                              label=r"$\|\partial h_T/\partial h_k\|_2$ measured")
         (self.bound_line,) = self.ax_norm.plot([], [], color=COLORS["bound"], lw=1.5, ls="--",
                                                label=r"bound $(\lambda_1\gamma)^{T-k}$")
-        self.zero_marks = self.ax_norm.plot([], [], "v", color="k", ms=5)[0]  # products == 0
+        (self.zero_marks,) = self.ax_norm.plot([], [], "v", color="k", ms=5,
+                                               label="product exactly 0")
         self.ax_norm.set_xlabel("k (the step the gradient reaches)")
-        self.ax_norm.set_ylabel(r"$\|\partial h_T/\partial h_k\|_2$ (log scale)")
+        self.ax_norm.set_ylabel(r"$\|\partial h_T/\partial h_k\|_2$")
         log10_axis(self.ax_norm)
-        self.ax_norm.legend(loc="lower right", fontsize=8)
-        self.regime = self.ax_norm.text(0.02, 0.97, "", transform=self.ax_norm.transAxes,
-                                        va="top", fontsize=9,
-                                        bbox=dict(boxstyle="round", fc="white", alpha=0.85))
-        self.h_lines = [self.ax_h.plot([], [], lw=1)[0] for _ in range(self.n_units)]
+        # above the axes, so that no curve is ever hidden behind it
+        self.ax_norm.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=3, fontsize=8,
+                            frameon=False, borderaxespad=0, handlelength=1.6, columnspacing=1)
+        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#999999")  # grey: overflowed
+        self.heat = self.ax_h.imshow(np.zeros((self.n_units, 2)), aspect="auto", cmap=cmap,
+                                     vmin=-1, vmax=1, interpolation="nearest", origin="lower")
+        self.colorbar = self.fig.colorbar(self.heat, ax=self.ax_h, fraction=0.06, pad=0.03,
+                                          ticks=[-1, 0, 1])
         self.h_note = self.ax_h.text(0.5, 0.5, "", transform=self.ax_h.transAxes, ha="center",
-                                     va="center", color="#d62728", fontsize=10)
+                                     va="center", color="k", fontsize=9,
+                                     bbox=dict(boxstyle="round", fc="white", alpha=0.9))
         self.ax_h.set_xlabel("t")
-        self.ax_h.set_ylabel(f"$h_t$ (first {self.n_units} units)")
+        self.ax_h.set_ylabel("unit")
+        self.ax_h.set_title(r"hidden states $h_t$", fontsize=9)
+        # the heat map fills its axes; its frame (spines) is drawn on top of it, as in a full draw
+        self.dynamic = [self.norm_line, self.bound_line, self.zero_marks, self.heat,
+                        *self.ax_h.spines.values(), self.h_note]
+        self.caption = ""
         self.plotted: dict[str, np.ndarray] = {}
+        self._bounded = True
 
-    def update(self, flow: GradientFlow, title: str = "") -> None:
+    def background_key(self) -> tuple:
+        return (self.ax_norm.get_xlim(), self.ax_norm.get_ylim(), self.ax_h.get_xlim(),
+                self.ax_h.get_ylim(), self._bounded)
+
+    def update(self, flow: GradientFlow, scale: str = "fixed", title: str = "") -> None:
+        """Show `flow`; scale "fixed" (depends on T only, see fixed_log10_limits) or "auto"."""
+        if scale not in ("fixed", "auto"):
+            raise ValueError(f"scale must be 'fixed' or 'auto'; got {scale!r}")
         k = flow.k
         norms = flow.log10_norms
         bound = flow.log10_bound
         finite = np.isfinite(norms)
         shown = np.where(finite, norms, np.nan)
-        self.norm_line.set_data(k, shown)
-        self.bound_line.set_data(k, bound)
-        zeros = k[np.isneginf(norms)]
-        floor = np.nanmin(shown) if finite.any() else 0
-        self.zero_marks.set_data(zeros, np.full(len(zeros), floor))
-        self.plotted = {"k": k, "log10_norms": norms, "log10_bound": bound}
         T = flow.h.shape[0]
-        lo = min(np.nanmin(shown) if finite.any() else -1, 0)
-        hi = max(np.nanmax(shown) if finite.any() else 1, 0)
-        pad = max(0.05 * (hi - lo), 0.5)
-        self.ax_norm.set_xlim(0, T)
-        self.ax_norm.set_ylim(lo - pad, hi + pad)  # the bound may leave the frame: it is a bound
-        self.regime.set_text(f"ρ(Wh) = {flow.spectral_radius:.2f}, λ₁ = {flow.lambda1:.2f}\n"
-                             + regime_text(flow.lambda1 * flow.gamma)
-                             + ("\n▼ product exactly 0" if len(zeros) else ""))
-        t = np.arange(1, T + 1)
-        h = flow.h
-        ok = np.isfinite(h)
-        for j, line in enumerate(self.h_lines):
-            if j < h.shape[1]:
-                line.set_data(t, np.where(ok[:, j], h[:, j], np.nan))
-            else:
-                line.set_data([], [])
-        if not ok.all():
-            first_bad = int(np.argmax(~ok.all(axis=1))) + 1
-            self.h_note.set_text(f"hidden state overflowed\nto ±inf/NaN from t = {first_bad}")
+        if scale == "fixed":
+            lo, hi = fixed_log10_limits(T)
         else:
-            self.h_note.set_text("")
-        vis = h[:, : self.n_units]
-        vis = vis[np.isfinite(vis)]
-        if vis.size:
-            m = max(float(np.max(np.abs(vis))), 1e-3)
-            self.ax_h.set_ylim(-1.05 * m, 1.05 * m)
-        self.ax_h.set_xlim(1, max(T, 2))
-        self.fig.suptitle(title, fontsize=10)
+            lo = min(np.nanmin(shown) if finite.any() else -1, 0)
+            hi = max(np.nanmax(shown) if finite.any() else 1, 0)
+            pad = max(0.05 * (hi - lo), 0.5)
+            lo, hi = lo - pad, hi + pad
+        self.norm_line.set_data(k, shown)
+        self.bound_line.set_data(k, bound)  # the bound may leave the frame: it is a bound
+        zeros = k[np.isneginf(norms)]
+        self.zero_marks.set_data(zeros, np.full(len(zeros), lo + 0.03 * (hi - lo)))
+        self.plotted = {"k": k, "log10_norms": norms, "log10_bound": bound}
+        self.ax_norm.set_xlim(0, T)
+        self.ax_norm.set_ylim(lo, hi)
 
-    def png(self, dpi: int = 72) -> bytes:
-        return figure_to_png(self.fig, dpi)
+        h = flow.h[:, : self.n_units]
+        ok = np.isfinite(h)
+        big = float(np.max(np.abs(h[ok]))) if ok.any() else 0.0
+        self._bounded = big <= 1.0
+        with np.errstate(all="ignore"):
+            if self._bounded:
+                colour = np.where(ok, h, np.nan)
+            else:  # signed log scale: ±1 is ±max|h_t|, so growth over many decades stays visible
+                colour = np.where(ok, np.sign(h) * np.log1p(np.abs(h)) / np.log1p(big), np.nan)
+        self.heat.set_data(colour.T)
+        self.heat.set_extent((0.5, T + 0.5, -0.5, h.shape[1] - 0.5))
+        self.ax_h.set_xlim(0.5, T + 0.5)
+        self.ax_h.set_ylim(-0.5, h.shape[1] - 0.5)
+        self.colorbar.set_label(r"$h_t$" if self._bounded
+                                else r"sign$(h)\,\log(1+|h|)$, scaled", fontsize=9)
+        bad = ~np.isfinite(flow.h).all(axis=1)
+        self.h_note.set_text(f"hidden state overflowed\nto ±inf/NaN from t = "
+                             f"{int(np.argmax(bad)) + 1} (grey)" if bad.any() else "")
+        self.h_note.set_visible(bool(bad.any()))
+
+        parts = [title] if title else []
+        parts.append(f"‖∂h_T/∂h_0‖ = {_fmt_pow10(norms[0])}, bound "
+                     f"{_fmt_pow10(bound[0])}; ρ(Wh) = {flow.spectral_radius:.2f}, "
+                     f"λ₁ = {flow.lambda1:.2f}, γ = {flow.gamma:g}")
+        parts.append(regime_text(flow.lambda1 * flow.gamma))
+        if len(zeros):
+            parts.append("▼ the product is exactly 0 (every path cut)")
+        colour_note = ("= h_t" if self._bounded else
+                       f"on a signed log scale, ±1 = ±max|h_t| = ±{big:.1e}")
+        parts.append(f"heat map: first {h.shape[1]} units; colour {colour_note}")
+        self.caption = "\n".join(parts)
 
 
-class CellComparisonFigure:
+def _ladder(x: float) -> float:
+    """The smallest of 1, 2, 5, 10, 20, 50, … that is at least x (x > 0)."""
+    decade = 10.0 ** np.floor(np.log10(x))
+    return float(next(m * decade for m in (1, 2, 5, 10) if m * decade >= x))
+
+
+class CellComparisonFigure(LayeredFigure):
     """log10 ‖∂L/∂state_k‖ against k for several cells (vanilla RNN, LSTM cell path, GRU …)."""
 
-    def __init__(self, labels: list[str], figsize=(7.0, 3.4)) -> None:
-        self.fig = Figure(figsize=figsize, dpi=72)  # the live widget and the frames use 72 dpi
-        self.fig.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.9)
+    def __init__(self, labels: list[str], figsize=(7.0, 3.2)) -> None:
+        self.fig = Figure(figsize=figsize, dpi=self.live_dpi)
+        self.fig.subplots_adjust(left=0.12, right=0.98, bottom=0.15, top=0.95)
         self.ax = self.fig.subplots()
-        palette = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
-        self.lines = {lab: self.ax.plot([], [], lw=2, color=palette[i % 5], label=lab)[0]
+        self.lines = {lab: self.ax.plot([], [], lw=2, color=CYCLE[i % len(CYCLE)], label=lab)[0]
                       for i, lab in enumerate(labels)}
         self.ax.set_xlabel("k (the step the gradient reaches)")
-        self.ax.set_ylabel(r"$\|\partial L/\partial s_k\|$ (log scale)")
+        self.ax.set_ylabel(r"$\|\partial L/\partial s_k\|$")
         log10_axis(self.ax)
         self.ax.legend(loc="lower right", fontsize=8)
+        self.dynamic = list(self.lines.values())
+        self.caption = ""
         self.plotted: dict[str, np.ndarray] = {}
+
+    def background_key(self) -> tuple:
+        return (self.ax.get_xlim(), self.ax.get_ylim())
 
     def update(self, curves: dict[str, np.ndarray], title: str = "") -> None:
         lo, hi, T = 0.0, 0.0, 1
@@ -169,11 +330,9 @@ class CellComparisonFigure:
         self.plotted = dict(curves)
         pad = max(0.05 * (hi - lo), 0.5)
         self.ax.set_xlim(0, T)
-        self.ax.set_ylim(lo - pad, hi + pad)
-        self.ax.set_title(title, fontsize=10)
-
-    def png(self, dpi: int = 72) -> bytes:
-        return figure_to_png(self.fig, dpi)
+        # limits from a 1-2-5 ladder, so that nearby settings share the static layer (axes, ticks)
+        self.ax.set_ylim(-_ladder(pad - lo), _ladder(hi + pad))
+        self.caption = title
 
 
 def loss_curves(histories: dict[str, np.ndarray], ylabel: str = "training loss", logy=True,

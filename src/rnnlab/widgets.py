@@ -3,7 +3,7 @@
 An explorer is one object with two faces:
 
 * live, in Jupyter: ipywidgets sliders; each move calls ``update(**settings)``, which recomputes
-  with ``rnnlab.analysis`` and redraws the figure (``benchmarks/bench_explorer.py`` times it);
+  with ``rnnlab.experiments`` and redraws the figure (``benchmarks/bench_explorer.py`` times it);
 * static, in the built book (no kernel): a grid of settings is precomputed into PNG frames and
   shipped as an HTML snippet with plain ``<input type="range">`` sliders and a few lines of
   JavaScript that swap the frame, so the sliders still change the figure offline.
@@ -24,10 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import analysis, init, layers
 from rnnlab.activations import ACTIVATIONS
+from rnnlab.experiments import cell_gradient_setting, gradient_flow_setting
 from rnnlab.plots import CellComparisonFigure, GradientFlowFigure
-from rnnlab.validation import check_activation, check_positive, check_positive_int
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,10 @@ class Control:
 class Explorer:
     """A figure driven by named settings: ``update`` for code and tests, two displays for readers.
 
-    compute(**settings) -> data; draw(data, settings) updates ``figure`` (an object with
-    ``update`` and ``png``). ``static_grid`` names at most two settings and the values to
-    precompute for the offline slider; the other settings stay at their initial values.
+    compute(**settings) -> data; draw(data, settings) updates ``figure`` (a
+    ``plots.LayeredFigure``: ``png``, ``png_layers`` and a text ``caption``). ``static_grid``
+    names at most two settings and the values to precompute for the offline slider; the other
+    settings stay at their initial values.
     """
 
     def __init__(self, name: str, figure, compute: Callable[..., Any],
@@ -78,16 +78,28 @@ class Explorer:
         return self.data
 
     # -- static face --------------------------------------------------------------------------
-    def static_html(self, dpi: int = 72) -> str:
-        """HTML with precomputed frames and range sliders that work without a kernel."""
+    def static_html(self, dpi: int | None = None) -> str:
+        """HTML with precomputed frames and range sliders that work without a kernel.
+
+        Each frame is two stacked PNGs at `dpi` (default the figure's frame_dpi, 160): a
+        background with the axes, shared by every frame with the same axis layout, and a
+        transparent foreground with only the curves. The image is shown at 100 CSS px per inch
+        of figure, so it stays sharp on HiDPI screens. The changing text is HTML.
+        """
         saved = dict(self.settings)
+        dpi = dpi or self.figure.frame_dpi
         keys = list(self.static_grid)
         grids = [self.static_grid[k] for k in keys]
-        frames = []
+        frames, backgrounds, frame_bg, captions = [], [], [], []
         for combo in np.ndindex(*[len(g) for g in grids]):
             self.update(**{k: grids[i][j] for i, (k, j) in enumerate(zip(keys, combo))})
-            frames.append("data:image/png;base64,"
-                          + base64.b64encode(self.figure.png(dpi)).decode("ascii"))
+            bg, fg = self.figure.png_layers(dpi)
+            bg_uri = _data_uri(bg)
+            if bg_uri not in backgrounds:
+                backgrounds.append(bg_uri)
+            frame_bg.append(backgrounds.index(bg_uri))
+            frames.append(_data_uri(fg))
+            captions.append(self.figure.caption)
         self.update(**saved)
         uid = "rnnlab-" + hashlib.sha1(
             json.dumps([self.name, saved, self.static_grid], sort_keys=True, default=str)
@@ -97,26 +109,49 @@ class Explorer:
         for i, k in enumerate(keys):
             c = self.controls[k]
             labels = [c.fmt.format(v) for v in grids[i]]
+            n = len(labels)
+            # tick labels under the thumb positions (the track is even, the values need not be)
+            ticks = "".join(
+                f'<span style="position:absolute;transform:translateX(-50%);'
+                f'left:calc(8px + (100% - 16px) * {j}/{max(n - 1, 1)})">{html.escape(lab)}</span>'
+                for j, lab in enumerate(labels))
             sliders.append(
-                f'<label style="display:block;margin:2px 0">{html.escape(c.label)}: '
+                f'<label style="display:block;margin:4px 0">{html.escape(c.label)}: '
+                f'<span style="display:inline-block;vertical-align:top;width:22em;max-width:70%">'
                 f'<input type="range" class="{uid}-s" data-axis="{i}" min="0" '
-                f'max="{len(grids[i]) - 1}" step="1" value="{start[i]}" '
-                f'aria-label="{html.escape(c.label)}" style="vertical-align:middle;width:16em"> '
+                f'max="{n - 1}" step="1" value="{start[i]}" '
+                f'aria-label="{html.escape(c.label)}" style="width:100%;margin:0">'
+                f'<span aria-hidden="true" style="position:relative;display:block;height:1.3em;'
+                f'font-size:75%;color:#555">{ticks}</span></span> '
                 f'<output class="{uid}-v" data-labels=\'{html.escape(json.dumps(labels))}\'>'
                 f"{html.escape(labels[start[i]])}</output></label>")
         fixed = ", ".join(f"{self.controls[k].label} = {self.controls[k].fmt.format(v)}"
                           for k, v in saved.items() if k not in self.static_grid)
         flat = sum(s * int(np.prod([len(g) for g in grids[i + 1:]])) for i, s in enumerate(start))
+        width = round(self.figure.fig.get_figwidth() * 100)
+        stage = ("display:inline-block;max-width:100%;line-height:0;background:#fff "
+                 f"url({backgrounds[frame_bg[flat]]}) 0 0/100% 100% no-repeat")
+        img_style = "display:block;max-width:100%;height:auto"
+        cap_style = "white-space:pre-line;font-size:85%;margin:4px 0"
         return f"""<div class="rnnlab-explorer" id="{uid}">
-<img id="{uid}-img" src="{frames[flat]}" alt="{html.escape(self.name)}" style="max-width:100%">
+<div id="{uid}-stage" style="{stage}">
+<img id="{uid}-img" src="{frames[flat]}" alt="{html.escape(self.name)}" width="{width}" \
+style="{img_style}">
+</div>
+<div id="{uid}-cap" style="{cap_style}">{html.escape(captions[flat])}</div>
 {''.join(sliders)}<p style="font-size:85%;margin:2px 0">Precomputed frames (static page);
 fixed: {html.escape(fixed)}. Run the notebook for the live version with every setting.</p>
 <script>
 (function () {{
   var frames = {json.dumps(frames)};
+  var backgrounds = {json.dumps(backgrounds)};
+  var frameBackground = {json.dumps(frame_bg)};
+  var captions = {json.dumps(captions, ensure_ascii=False)};
   var sizes = {json.dumps([len(g) for g in grids])};
   var root = document.getElementById("{uid}");
   var img = document.getElementById("{uid}-img");
+  var stage = document.getElementById("{uid}-stage");
+  var cap = document.getElementById("{uid}-cap");
   var sliders = root.querySelectorAll("input.{uid}-s");
   var outs = root.querySelectorAll("output.{uid}-v");
   function show() {{
@@ -126,7 +161,9 @@ fixed: {html.escape(fixed)}. Run the notebook for the live version with every se
       flat = flat * sizes[i] + v;
       outs[i].textContent = JSON.parse(outs[i].getAttribute("data-labels"))[v];
     }}
+    stage.style.backgroundImage = "url(" + backgrounds[frameBackground[flat]] + ")";
     img.src = frames[flat];
+    cap.textContent = captions[flat];
     img.setAttribute("data-frame", String(flat));
   }}
   for (var i = 0; i < sliders.length; i++) {{ sliders[i].addEventListener("input", show); }}
@@ -136,10 +173,11 @@ fixed: {html.escape(fixed)}. Run the notebook for the live version with every se
 
     # -- live face ----------------------------------------------------------------------------
     def live_widget(self):
-        """An ipywidgets box: sliders bound to ``update`` and an Image showing the figure."""
+        """An ipywidgets box: sliders bound to ``update``, the figure, and its caption as text."""
         import ipywidgets as w
 
         image = w.Image(value=self.figure.png(), format="png")
+        caption = w.HTML(value=_caption_html(self.figure.caption))
         controls = {}
         for key, c in self.controls.items():
             value = self.settings[key]
@@ -157,11 +195,12 @@ fixed: {html.escape(fixed)}. Run the notebook for the live version with every se
         def on_change(change):
             self.update(**{k: ctl.value for k, ctl in controls.items()})
             image.value = self.figure.png()
+            caption.value = _caption_html(self.figure.caption)
 
         for ctl in controls.values():
             ctl.observe(on_change, names="value")
-        return w.VBox([w.HBox(list(controls.values())[:3]), w.HBox(list(controls.values())[3:]),
-                       image])
+        boxes = list(controls.values())
+        return w.VBox([w.HBox(boxes[:3]), w.HBox(boxes[3:]), image, caption])
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
@@ -180,6 +219,14 @@ fixed: {html.escape(fixed)}. Run the notebook for the live version with every se
         return bundle
 
 
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _caption_html(text: str) -> str:
+    return ('<div style="white-space:pre-line;font-size:90%">' + html.escape(text) + "</div>")
+
+
 def _closest(values: Sequence, value) -> int:
     try:
         return int(np.argmin([abs(float(v) - float(value)) for v in values]))
@@ -192,59 +239,45 @@ def _closest(values: Sequence, value) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def gradient_flow_setting(rho: float, T: int, H: int = 64, activation: str = "tanh",
-                          seed: int = 0, matrix: str = "orthogonal",
-                          max_points: int = 128) -> analysis.GradientFlow:
-    """The explorer's experiment for one setting: a random RNN with spectral radius `rho`.
-
-    Wh: (H, H) with ρ(Wh) = rho (orthogonal × rho by default, so λ₁ = ρ; "gaussian" gives
-    λ₁ ≈ 2ρ); one input channel x_t ~ N(0, 1), Wx ~ N(0, 1/4), b = 0, h_0 = 0, all from `seed`.
-    The norms are measured at up to max_points + 1 evenly spaced k.
-    """
-    rho = check_positive("rho", rho)
-    T = check_positive_int("T", T)
-    H = check_positive_int("H", H)
-    check_activation(activation)
-    rng = np.random.default_rng(seed)
-    Wh = init.recurrent_matrix(H, rho, rng, kind=matrix)
-    Wx = 0.5 * rng.standard_normal((1, H))
-    x = rng.standard_normal((T, 1))
-    return analysis.rnn_gradient_flow(x, np.zeros(H), Wx, Wh, np.zeros(H), activation,
-                                      ks=analysis.evenly_spaced_steps(T, max_points))
-
-
-# The static book's grid: 7 × 5 = 35 frames (about 10 s to precompute, ~0.8 MB in the notebook).
+# The static book's grid: 7 × 5 = 35 frames.
 RHO_FRAMES = (0.5, 0.9, 1.0, 1.1, 1.5, 2.0, 3.0)
 T_FRAMES = (10, 50, 100, 200, 500)
 
 
 def gradient_explorer(rho: float = 1.0, T: int = 100, H: int = 64, activation: str = "tanh",
-                      seed: int = 0, matrix: str = "orthogonal",
+                      seed: int = 0, matrix: str = "orthogonal", scale: str = "fixed",
                       static_rhos: Sequence[float] = RHO_FRAMES,
-                      static_Ts: Sequence[int] = T_FRAMES) -> Explorer:
+                      static_Ts: Sequence[int] = T_FRAMES, max_points: int = 64) -> Explorer:
     """Chapter 4's explorer: ‖∂h_T/∂h_k‖ against k with the bound, and the hidden states.
 
-    Sliders: spectral radius (0.1–3), sequence length (5–500), hidden size, activation, seed.
+    Sliders: spectral radius (0.1–3), sequence length (5–500), hidden size, activation
+    (tanh, sigmoid, relu, linear), seed, kind of Wh, and the y-scale: "fixed" (±(T/2 + 1)
+    decades, the same for every ρ, so settings can be compared) or "auto" (fits the curve).
     The static book gets frames over static_rhos × static_Ts at the other initial settings.
+    The norms are measured at max_points + 1 evenly spaced k (always including k = 0 and T):
+    one SVD per point is most of a slider move's cost, and 65 points draw a smooth curve.
     """
     fig = GradientFlowFigure()
 
-    def compute(rho, T, H, activation, seed, matrix):
-        return gradient_flow_setting(rho, T, H, activation, seed, matrix)
+    def compute(rho, T, H, activation, seed, matrix, scale):
+        return gradient_flow_setting(rho, T, H, activation, seed, matrix, max_points)
 
     def draw(flow, s):
-        fig.update(flow, f"vanilla RNN, {s['activation']}, H = {s['H']}, T = {s['T']}, "
-                         f"ρ = {s['rho']:.2f}, seed {s['seed']}")
+        fig.update(flow, s["scale"], f"vanilla RNN, {s['activation']}, H = {s['H']}, "
+                                     f"T = {s['T']}, ρ = {s['rho']:.2f}, seed {s['seed']}")
 
     controls = {
         "rho": Control("spectral radius ρ", "float", 0.1, 3.0, 0.05, fmt="{:.2f}"),
         "T": Control("sequence length T", "int", 5, 500, 5),
         "H": Control("hidden size H", "int", 2, 128, 2),
-        "activation": Control("activation", "choice", options=("tanh", "relu", "linear")),
+        "activation": Control("activation", "choice", options=("tanh", "sigmoid", "relu",
+                                                                 "linear")),
         "seed": Control("seed", "int", 0, 20, 1),
         "matrix": Control("Wh", "choice", options=("orthogonal", "gaussian")),
+        "scale": Control("y-scale", "choice", options=("fixed", "auto")),
     }
-    initial = dict(rho=rho, T=T, H=H, activation=activation, seed=seed, matrix=matrix)
+    initial = dict(rho=rho, T=T, H=H, activation=activation, seed=seed, matrix=matrix,
+                   scale=scale)
     return Explorer("gradient flow", fig, compute, draw, controls, initial,
                     {"rho": static_rhos, "T": static_Ts})
 
@@ -252,39 +285,6 @@ def gradient_explorer(rho: float = 1.0, T: int = 100, H: int = 64, activation: s
 # --------------------------------------------------------------------------------------------
 # Chapter 5: vanilla RNN vs LSTM vs GRU memory
 # --------------------------------------------------------------------------------------------
-
-
-def cell_gradient_setting(T: int, forget_bias: float = 1.0, H: int = 32, seed: int = 0,
-                          weight_scale: float = 0.5) -> dict[str, np.ndarray]:
-    """log10 ‖∂L/∂state_k‖, k = 0 … T, for L = u·h_T, in three cells with comparable init.
-
-    All cells get weights ~ N(0, weight_scale²/H) from `seed`; the vanilla RNN's Wh is rescaled
-    to spectral radius 1; the LSTM's forget-gate bias is `forget_bias` (large ⇒ f_t ≈ 1 ⇒ the
-    additive cell path carries the gradient). Returns {"vanilla RNN: h", "LSTM: c",
-    "LSTM: c (cell path only)", "GRU: h"}.
-    """
-    T = check_positive_int("T", T)
-    H = check_positive_int("H", H)
-    rng = np.random.default_rng(seed)
-    D = 1
-    x = rng.standard_normal((T, D))
-    h0 = np.zeros(H)
-    s = weight_scale / np.sqrt(H)
-    rnn = {"Wx": s * rng.standard_normal((D, H)),
-           "Wh": init.recurrent_matrix(H, 1.0, rng), "b": np.zeros(H)}
-    lstm = {"Wx": s * rng.standard_normal((D, 4 * H)), "Wh": s * rng.standard_normal((H, 4 * H)),
-            "b": np.zeros(4 * H)}
-    lstm["b"][H:2 * H] = forget_bias
-    gru = {"Wx": s * rng.standard_normal((D, 3 * H)), "Wh": s * rng.standard_normal((H, 3 * H)),
-           "bx": np.zeros(3 * H), "bh": np.zeros(3 * H)}
-    _, cache = layers.lstm_forward(x[None], h0[None], lstm["Wx"], lstm["Wh"], lstm["b"])
-    return {
-        "vanilla RNN: h": analysis.state_gradient_log10_norms("rnn", x, h0, rnn)["h"],
-        "LSTM: c": analysis.state_gradient_log10_norms("lstm", x, h0, lstm)["c"],
-        "LSTM: c (cell path only)": analysis.lstm_cell_path_log10_norms(
-            cache.gates[:, 0, H:2 * H]),
-        "GRU: h": analysis.state_gradient_log10_norms("gru", x, h0, gru)["h"],
-    }
 
 
 def memory_explorer(T: int = 100, forget_bias: float = 1.0, H: int = 32, seed: int = 0,
