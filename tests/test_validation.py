@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import GATES, run_cell
+from helpers import gate_blocks, run_cell
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +26,10 @@ def _call(**kw):
 
 @pytest.mark.parametrize("name,bad,pattern", [
     ("x", np.zeros((4, 3)), r"x must have shape \(N, T, D\); got \(4, 3\)"),
-    ("h0", np.zeros((3, 5)), r"h0 must have shape \(N=2, H=5\); got \(3, 5\)"),
-    ("Wx", np.zeros((3, 5)), r"Wx must have shape \(D=4, G\*H\); got \(3, 5\)"),
+    ("h0", np.zeros((2, 6)), r"h0 must have shape \(N=2, H=5\); got \(2, 6\)"),
+    ("h0", np.zeros((3, 5)), r"x must be batch-first, \(N, T, D\) with N = 3 like h0, or h0 "
+                             r"must have shape \(N=2, H\)"),
+    ("Wx", np.zeros((3, 5)), r"Wx must have shape \(D=4, H=5\); got \(3, 5\)"),
     ("Wh", np.zeros((5, 4)), r"Wh must have shape \(H=5, H=5\); got \(5, 4\)"),
     ("b", np.zeros(4), r"b must have shape \(H=5\); got \(4,\)"),
 ])
@@ -87,7 +89,7 @@ def test_zero_length_sequences(cell):
 
 
 def test_lstm_gate_blocks_must_fit():
-    with pytest.raises(ValueError, match=r"Wx must have shape \(D=3, 4\*H\)"):
+    with pytest.raises(ValueError, match=r"Wx must have shape \(D=3, 4\*H=16\); got \(3, 15\)"):
         layers.lstm_forward(np.zeros((1, 2, 3)), np.zeros((1, 4)), np.zeros((3, 15)),
                             np.zeros((4, 16)), np.zeros(16))
 
@@ -148,7 +150,7 @@ dims = st.integers(min_value=1, max_value=5)
        delta=st.integers(min_value=1, max_value=3), cell=st.sampled_from(["rnn", "lstm", "gru"]))
 def test_fuzzed_shape_errors_name_the_argument(N, T, D, H, wrong, delta, cell):
     """Any single wrong axis length gives a ValueError that names the faulty argument."""
-    G = GATES[cell]
+    G = gate_blocks(cell)
     shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (D, G * H), "Wh": (H, G * H), "b": (G * H,)}
     bad = list(shapes[wrong])
     bad[-1] += delta
@@ -173,7 +175,7 @@ def test_fuzzed_shape_errors_name_the_argument(N, T, D, H, wrong, delta, cell):
 @given(N=dims, T=dims, D=dims, H=dims, cell=st.sampled_from(["rnn", "lstm", "gru"]))
 def test_fuzzed_valid_shapes_give_finite_outputs(N, T, D, H, cell):
     rng = np.random.default_rng(N * 1000 + T * 100 + D * 10 + H)
-    G = GATES[cell]
+    G = gate_blocks(cell)
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
     Wx, Wh, b = rng.standard_normal((D, G * H)), rng.standard_normal((H, G * H)), np.zeros(G * H)
     h, grads = run_cell(cell, x, h0, Wx, Wh, b)

@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.validation import as_float_array, check_positive, check_positive_int
-
-
-def _square(name: str, W) -> np.ndarray:
-    W = as_float_array(name, W)
-    if W.ndim != 2 or W.shape[0] != W.shape[1]:
-        raise ValueError(f"{name} must be a square matrix (H, H); got shape {W.shape}")
-    return W
+from rnnlab.validation import as_float_array, check_positive, check_positive_int, check_square
 
 
 def spectral_radius(W) -> float:
-    """ρ(W) = max |λ_i(W)| of a square matrix W: (H, H)."""
-    W = _square("W", W)
+    """ρ(W) = max |λ_i(W)|, the largest eigenvalue modulus. Chapter 4.
+
+    W: (H, H) square matrix
+    """
+    W = check_square("W", W)
     return float(np.max(np.abs(np.linalg.eigvals(W))))
 
 
 def largest_singular_value(W) -> float:
-    """σ_max(W) = ‖W‖₂, the most one multiplication by W can stretch a vector. W: (D, H)."""
+    """σ_max(W) = ‖W‖₂, the most one multiplication by W can stretch a vector. Chapter 4.
+
+    W: (D, H) matrix
+    """
     W = as_float_array("W", W)
     if W.ndim != 2:
         raise ValueError(f"W must be a matrix; got shape {W.shape}")
@@ -35,8 +34,12 @@ def largest_singular_value(W) -> float:
 
 
 def scale_to_spectral_radius(W, rho: float) -> np.ndarray:
-    """Return W rescaled so that its spectral radius is exactly `rho` (> 0). W: (H, H)."""
-    W = _square("W", W)
+    """Return W rescaled so that its spectral radius is exactly `rho`. Chapter 4.
+
+    W:   (H, H) square matrix with a nonzero spectral radius
+    rho: the spectral radius wanted, > 0
+    """
+    W = check_square("W", W)
     rho = check_positive("rho", rho)
     current = spectral_radius(W)
     if current == 0:
