@@ -244,14 +244,14 @@ def rnn_backward(dh, cache: RNNCache):
     xs, h0, Wx, Wh, hs, activation = cache
     T, N, H = hs.shape
     dh = _check_dout("dh", dh, (N, T, H), hs.dtype)
-    dact = activation_grad(activation)(hs)  # σ'(a_t) for all t at once: (T, N, H)
+    grad = activation_grad(activation)
     da = _time_major(dh)  # becomes ∂L/∂a_t in place
     carry = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
     WhT = np.ascontiguousarray(Wh.T)
     for t in range(T - 1, -1, -1):
         d = da[t]
         d += carry  # total derivative ∂L/∂h_t
-        d *= dact[t]
+        d *= grad(hs[t])
         carry = d @ WhT
     dh0 = carry  # what flows out of step 1 is ∂L/∂h_0
     dx, dWx, dWh = _sum_over_time(xs, h0, hs, da, da, Wx)
@@ -342,61 +342,25 @@ def _unpack_pair(name: str, dout):
 
 
 class LSTMCache(NamedTuple):
-    """What lstm_backward needs. The per-step arrays are stored feature-major (T, ·H, N), the
-    layout the fast loops use; the properties give them in the usual (T, N, ·H) layout."""
-
     x: np.ndarray  # (T, N, D) time-major copy of the input
     h0: np.ndarray  # (N, H)
     c0: np.ndarray  # (N, H), zeros when lstm_forward was given none
     Wx: np.ndarray  # (D, 4H)
     Wh: np.ndarray  # (H, 4H)
-    gates_fm: np.ndarray  # (T, 4H, N): i, f, g, o after their nonlinearities
-    c_fm: np.ndarray  # (T, H, N) cell states c_1 … c_T
-    tanh_c_fm: np.ndarray  # (T, H, N)
-    h_fm: np.ndarray  # (T, H, N) hidden states h_1 … h_T
-
-    @property
-    def gates(self) -> np.ndarray:
-        """(T, N, 4H) gate activations i, f, g, o (a read-only view)."""
-        return _readonly(self.gates_fm.transpose(0, 2, 1))
-
-    @property
-    def c(self) -> np.ndarray:
-        """(T, N, H) cell states c_1 … c_T (a read-only view)."""
-        return _readonly(self.c_fm.transpose(0, 2, 1))
-
-    @property
-    def tanh_c(self) -> np.ndarray:
-        """(T, N, H) tanh of the cell states (a read-only view)."""
-        return _readonly(self.tanh_c_fm.transpose(0, 2, 1))
-
-    @property
-    def h(self) -> np.ndarray:
-        """(T, N, H) hidden states h_1 … h_T (a read-only view)."""
-        return _readonly(self.h_fm.transpose(0, 2, 1))
-
-
-def _readonly(view: np.ndarray) -> np.ndarray:
-    view.flags.writeable = False
-    return view
-
-
-def _feature_major(a: np.ndarray) -> np.ndarray:
-    """(T, N, F) -> contiguous (T, F, N): each gate block of a step is one contiguous (H, N) slab.
-
-    Speed only: NumPy's element-wise loops run about twice as fast over a contiguous block as
-    over an (N, H) column slice of an (N, 4H) array, and the LSTM's steps are mostly such loops.
-    """
-    return np.ascontiguousarray(a.transpose(0, 2, 1))
+    gates: np.ndarray  # (T, N, 4H): i, f, g, o after their nonlinearities
+    c: np.ndarray  # (T, N, H) cell states c_1 … c_T
+    tanh_c: np.ndarray  # (T, N, H)
+    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T
 
 
 def _exp_sigmoid_scale(H: int, dtype) -> np.ndarray:
     """Column scale (4H,) that turns the LSTM pre-activations a into −a (i, f, o) and −2a (g).
 
-    Speed only (used by lstm_forward): with weights scaled by it, one pass of
-    1 / (1 + exp(·)) over all 4H rows gives σ(a) for i, f, o and σ(2a) for g, and
-    tanh(a) = 2σ(2a) − 1. NumPy's exp is faster than its tanh (about twice in float64), and the
-    scale is applied to the small weight matrices once instead of to the activations every step.
+    Speed only (used by lstm_forward): with the weights scaled by it, one pass of
+    1 / (1 + exp(·)) over all 4H columns gives σ(a) for i, f, o and σ(2a) for g, and
+    tanh(a) = 2σ(2a) − 1. One exp pass replaces three σ and one tanh call per step (NumPy's tanh
+    is about twice as slow as its exp in float64), and the sign and the factor 2 are applied to
+    the small weight matrices once instead of to the activations at every step.
     """
     scale = np.full(4 * H, -1.0, dtype=dtype)
     scale[2 * H:3 * H] = -2.0
@@ -425,22 +389,21 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
         check_shape("c0", c0, h0.shape, "N, H")
     xs = _time_major(x)
     T, N, D = xs.shape
-    # The same maths as lstm_step_forward, arranged for speed (each trick is named where used):
-    # feature-major (T, 4H, N) buffers, and the pre-activations scaled to −a (i, f, o) and
-    # −2a (g) so that one exp pass gives every gate (see _exp_sigmoid_scale).
+    # Speed: the pre-activations come out scaled to −a (i, f, o) and −2a (g), so that one exp
+    # pass gives every gate (see _exp_sigmoid_scale).
     scale = _exp_sigmoid_scale(H, x.dtype)
-    gates = _feature_major((xs.reshape(T * N, D) @ (Wx * scale) + b * scale).reshape(T, N, 4 * H))
-    WhT_scaled = np.ascontiguousarray((Wh * scale).T)  # (4H, H): a_tᵀ = Whᵀ h_{t−1}ᵀ + …
-    cs, tanh_cs, hs = (np.empty((T, H, N), dtype=x.dtype) for _ in range(3))
-    h, c = np.ascontiguousarray(h0.T), np.ascontiguousarray(c0.T)  # (H, N)
+    gates = (xs.reshape(T * N, D) @ (Wx * scale) + b * scale).reshape(T, N, 4 * H)
+    Wh_scaled = Wh * scale
+    cs, tanh_cs, hs = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
+    h, c = h0, c0
     with np.errstate(over="ignore"):  # exp(large) = inf gives σ = 1/(1 + inf) = 0 exactly
         for t in range(T):
             a = gates[t]
-            a += WhT_scaled @ h
+            a += h @ Wh_scaled
             np.exp(a, out=a)
             a += 1
             np.reciprocal(a, out=a)  # σ(a_i), σ(a_f), σ(2 a_g), σ(a_o)
-            i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             g *= 2
             g -= 1  # g = tanh(a_g) = 2σ(2a_g) − 1
             # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t)
@@ -449,7 +412,42 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
             np.tanh(c, out=tanh_cs[t])
             h = np.multiply(o, tanh_cs[t], out=hs[t])
     cache = LSTMCache(xs, h0.copy(), c0.copy(), Wx.copy(), Wh.copy(), gates, cs, tanh_cs, hs)
-    return hs.transpose(2, 0, 1).copy(), cache
+    return _batch_major(hs), cache
+
+
+def _lstm_step_back_inplace(dh, dc, gates, c_prev, tanh_c, out):
+    """Speed only: the maths of lstm_step_backward with in-place products (the LSTM's hot loop).
+
+    dh, dc: (N, H) total ∂L/∂h_t and the ∂L/∂c_t that came through step t+1; dh is overwritten
+    gates:  (N, 4H) i, f, g, o of step t;  c_prev, tanh_c: (N, H)
+    out:    (N, 4H) receives ∂L/∂a_t; returns ∂L/∂c_{t−1} through the cell path
+    """
+    H = tanh_c.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    di, df, dg, do = out[:, :H], out[:, H:2 * H], out[:, 2 * H:3 * H], out[:, 3 * H:]
+    # do = dh ⊙ tanh(c) ⊙ o(1 − o)
+    np.multiply(dh, tanh_c, out=do)
+    do *= o
+    do *= 1 - o
+    # total ∂L/∂c_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t))
+    dct = np.multiply(tanh_c, tanh_c)
+    np.subtract(1, dct, out=dct)
+    dct *= o
+    dct *= dh
+    dct += dc
+    # di = dct ⊙ g ⊙ i(1 − i);  df = dct ⊙ c_prev ⊙ f(1 − f);  dg = dct ⊙ i ⊙ (1 − g²)
+    np.multiply(dct, g, out=di)
+    di *= i
+    di *= 1 - i
+    np.multiply(dct, c_prev, out=df)
+    df *= f
+    df *= 1 - f
+    np.multiply(g, g, out=dg)
+    np.subtract(1, dg, out=dg)
+    dg *= dct
+    dg *= i
+    dct *= f  # ∂c_t/∂c_{t−1} = diag(f_t): the additive path
+    return dct
 
 
 def lstm_backward(dh, cache: LSTMCache):
@@ -462,48 +460,20 @@ def lstm_backward(dh, cache: LSTMCache):
     """
     _check_cache(cache, LSTMCache, "lstm_forward")
     xs, h0, c0, Wx, Wh, gates, cs, tanh_cs, hs = cache
-    T, H, N = hs.shape
-    dh = _check_dout("dh", dh, (N, T, H), hs.dtype)
-    # The maths of lstm_step_backward in feature-major (·H, N) blocks, with in-place products
-    # (the hot loop of the LSTM: fewer temporaries, contiguous blocks).
-    dhs = np.array(dh.transpose(1, 2, 0), order="C", copy=True)  # (T, H, N), overwritten below
-    da = np.empty_like(gates)  # (T, 4H, N)
-    dh_next = np.zeros((H, N), dtype=hs.dtype)  # ∂L/∂h_t through step t+1
-    dc = np.zeros((H, N), dtype=hs.dtype)  # ∂L/∂c_t through step t+1
-    c0T = np.ascontiguousarray(c0.T)
+    T, N, H = hs.shape
+    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))  # a copy: overwritten below
+    da = np.empty_like(gates)
+    WhT = np.ascontiguousarray(Wh.T)
+    dh_next = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
+    dc = np.zeros_like(h0)  # ∂L/∂c_t through step t+1
     for t in range(T - 1, -1, -1):
-        i, f, g, o = gates[t, :H], gates[t, H:2 * H], gates[t, 2 * H:3 * H], gates[t, 3 * H:]
-        di, df, dg, do = da[t, :H], da[t, H:2 * H], da[t, 2 * H:3 * H], da[t, 3 * H:]
-        tanh_c = tanh_cs[t]
-        d = dhs[t]
+        d = dh[t]
         d += dh_next  # total ∂L/∂h_t
-        # do = dh ⊙ tanh(c) ⊙ o(1 − o)
-        np.multiply(d, tanh_c, out=do)
-        do *= o
-        do *= 1 - o
-        # total ∂L/∂c_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t))
-        dct = np.multiply(tanh_c, tanh_c)
-        np.subtract(1, dct, out=dct)
-        dct *= o
-        dct *= d
-        dct += dc
-        # di = dct ⊙ g ⊙ i(1 − i);  df = dct ⊙ c_prev ⊙ f(1 − f);  dg = dct ⊙ i ⊙ (1 − g²)
-        np.multiply(dct, g, out=di)
-        di *= i
-        di *= 1 - i
-        np.multiply(dct, cs[t - 1] if t > 0 else c0T, out=df)
-        df *= f
-        df *= 1 - f
-        np.multiply(g, g, out=dg)
-        np.subtract(1, dg, out=dg)
-        dg *= dct
-        dg *= i
-        dc = np.multiply(dct, f, out=dct)  # ∂c_t/∂c_{t−1} = diag(f_t): the additive path
-        dh_next = Wh @ da[t]  # (H, 4H) @ (4H, N)
-    da_tn = np.ascontiguousarray(da.transpose(0, 2, 1))  # (T, N, 4H) for the sums over time
-    hs_tn = np.ascontiguousarray(hs.transpose(0, 2, 1))
-    dx, dWx, dWh = _sum_over_time(xs, h0, hs_tn, da_tn, da_tn, Wx)
-    return dx, dh_next.T.copy(), dWx, dWh, da_tn.sum(axis=(0, 1)), dc.T.copy()
+        c_prev = cs[t - 1] if t > 0 else c0
+        dc = _lstm_step_back_inplace(d, dc, gates[t], c_prev, tanh_cs[t], da[t])
+        dh_next = da[t] @ WhT
+    dx, dWx, dWh = _sum_over_time(xs, h0, hs, da, da, Wx)
+    return dx, dh_next, dWx, dWh, da.sum(axis=(0, 1)), dc
 
 
 # --------------------------------------------------------------------------------------------
@@ -651,29 +621,36 @@ def gru_backward(dh, cache: GRUCache):
     _check_cache(cache, GRUCache, "gru_forward")
     xs, h0, Wx, Wh, rs, zs, ns, hns, hs = cache
     T, N, H = hs.shape
-    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))
-    # Speed: the factors of gru_step_backward that do not depend on the upstream gradient, for
-    # all steps at once. With d = ∂L/∂h_t:  dxa = d ⊙ [from_x],  dha = d ⊙ [from_h] (r, z, n).
-    h_prev = np.empty_like(hs)
-    h_prev[0] = h0
-    h_prev[1:] = hs[:-1]
-    from_x = np.empty((T, N, 3, H), dtype=hs.dtype)
-    from_x[:, :, 2] = (1 - zs) * (1 - ns * ns)  # n
-    from_x[:, :, 0] = from_x[:, :, 2] * hns * rs * (1 - rs)  # r
-    from_x[:, :, 1] = (h_prev - ns) * zs * (1 - zs)  # z
-    from_h = from_x.copy()
-    from_h[:, :, 2] *= rs  # the recurrent part of n passes through the reset gate
-    dha = np.empty((T, N, 3 * H), dtype=hs.dtype)
-    dha3 = dha.reshape(T, N, 3, H)
+    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))  # a copy: overwritten below
+    dxa = np.empty((T, N, 3 * H), dtype=hs.dtype)  # ∂L/∂(x_t Wx + bx), blocks r, z, n
+    dha = np.empty_like(dxa)  # ∂L/∂(h_{t−1} Wh + bh)
     WhT = np.ascontiguousarray(Wh.T)
-    dh_next = np.zeros_like(h0)
+    dh_next = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
+    # The maths of gru_step_backward with in-place products (the GRU's hot loop).
     for t in range(T - 1, -1, -1):
         d = dh[t]
-        d += dh_next  # total ∂L/∂h_t, kept in dh for dxa below
-        np.multiply(d[:, None, :], from_h[t], out=dha3[t])
-        dh_next = d * zs[t]  # the direct path h_t = … + z ⊙ h_{t−1}
+        d += dh_next  # total ∂L/∂h_t
+        r, z, n, hn = rs[t], zs[t], ns[t], hns[t]
+        h_prev = hs[t - 1] if t > 0 else h0
+        dar, daz, dan = dxa[t, :, :H], dxa[t, :, H:2 * H], dxa[t, :, 2 * H:]
+        # dan = d ⊙ (1 − z) ⊙ (1 − n²)
+        np.multiply(n, n, out=dan)
+        np.subtract(1, dan, out=dan)
+        dan *= d
+        dan *= 1 - z
+        # daz = d ⊙ (h_prev − n) ⊙ z(1 − z)
+        np.subtract(h_prev, n, out=daz)
+        daz *= d
+        daz *= z
+        daz *= 1 - z
+        # dar = dan ⊙ hn ⊙ r(1 − r)
+        np.multiply(dan, hn, out=dar)
+        dar *= r
+        dar *= 1 - r
+        dha[t, :, :2 * H] = dxa[t, :, :2 * H]
+        np.multiply(dan, r, out=dha[t, :, 2 * H:])  # the recurrent n-part passes the reset gate
+        dh_next = d * z  # the direct path h_t = … + z ⊙ h_{t−1}
         dh_next += dha[t] @ WhT
-    dxa = (dh[:, :, None, :] * from_x).reshape(T, N, 3 * H)
     dx, dWx, dWh = _sum_over_time(xs, h0, hs, dxa, dha, Wx)
     return dx, dh_next, dWx, dWh, dxa.sum(axis=(0, 1)), dha.sum(axis=(0, 1))
 
