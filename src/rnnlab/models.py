@@ -187,7 +187,7 @@ class SequenceModel:
         n = check_positive_int("n", n)
         idx = check_nonneg_int("start", start, below=self.D)  # a symbol index, not 1.7 or True
         rng = np.random.default_rng(seed)
-        state = self.initial_state(1)
+        state: State | None = self.initial_state(1)
         out: list[int] = []
         for _ in range(n):
             x = np.zeros((1, 1, self.D), dtype=self.dtype)

@@ -7,9 +7,12 @@ broadcasting traceback or a silent NaN. Inner loops stay free of checks.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 # check_activation lives with the activations it checks; it is re-exported here for callers that
 # import every check from this module. activations imports nothing from rnnlab, so no cycle.
@@ -23,7 +26,7 @@ __all__ = ["FLOAT_DTYPES", "as_float_array", "check_activation", "check_choice",
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
-def as_float_array(name: str, value, dtype: np.dtype | None = None) -> np.ndarray:
+def as_float_array(name: str, value, dtype: npt.DTypeLike | None = None) -> np.ndarray:
     """Return `value` as a float32/float64 array, refusing other dtypes and non-finite values.
 
     Python lists of numbers become float64. Integer, boolean, complex or object arrays raise a
@@ -79,7 +82,7 @@ def check_nonempty_batch(name: str, arr: np.ndarray) -> None:
                          f"(shape {tuple(arr.shape)})")
 
 
-def check_sequence(name: str, x, D: int | None = None, dtype: np.dtype | None = None
+def check_sequence(name: str, x, D: int | None = None, dtype: npt.DTypeLike | None = None
                    ) -> np.ndarray:
     """A float batch of sequences x: (N >= 1, T >= 1, D), with D and dtype checked if given."""
     x = as_float_array(name, x, dtype)
@@ -104,8 +107,14 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
+def _is_real_number(value) -> bool:
+    """A Python or NumPy int/float (not a bool, not an array, not complex)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
 def check_positive(name: str, value: float) -> float:
-    if not np.isscalar(value) or not np.isfinite(value) or value <= 0:
+    """A finite real number > 0, as a float."""
+    if not _is_real_number(value) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number; got {value!r}")
     return float(value)
 
@@ -129,14 +138,15 @@ def check_nonneg_int(name: str, value: int, below: int | None = None) -> int:
 
 def check_finite(name: str, value: float, minimum: float | None = None) -> float:
     """A finite real number, at least `minimum` if given."""
-    if isinstance(value, bool) or not np.isscalar(value) or not np.isreal(value) \
-            or not np.isfinite(value) or (minimum is not None and value < minimum):
+    if not _is_real_number(value) or not math.isfinite(value) \
+            or (minimum is not None and value < minimum):
         at_least = "" if minimum is None else f" >= {minimum}"
         raise ValueError(f"{name} must be a finite number{at_least}; got {value!r}")
     return float(value)
 
 
-def check_mask(mask, shape: tuple[int, ...], dtype: np.dtype, name: str = "mask") -> np.ndarray:
+def check_mask(mask, shape: tuple[int, ...], dtype: npt.DTypeLike, name: str = "mask"
+               ) -> np.ndarray:
     """A mask of 0/1 (or booleans) with `shape`; returned as `dtype` with at least one 1."""
     m = np.asarray(mask)
     if m.shape != tuple(shape):
