@@ -129,10 +129,11 @@ def _check_ks(ks, T: int) -> np.ndarray:
 
 
 def jacobian_log10_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
-    """log10 ‖∂h_T/∂h_k‖ for k = 0 … T (length T + 1; the entry k = T is log10 ‖I‖).
+    """log10 ‖∂h_T/∂h_k‖ for k = 0 … T (length T + 1; the entry k = T is log10 ‖I‖). Chapter 4.
 
-    jacobians: (T, H, H) from ``rnn_jacobians``; ord: 2 (spectral norm) or "fro";
-    ks: optional integer steps to evaluate (default all 0 … T); the result then has len(ks).
+    jacobians: (T, H, H) from ``rnn_jacobians``
+    ord:       2 (spectral norm) or "fro"
+    ks:        (K,) integer steps to evaluate, or None for all 0 … T; the result then has len K
     One SVD per k is the expensive part, so the explorer asks for ~128 evenly spaced k.
     Entries are −inf where the product is exactly zero (e.g. all ReLUs off).
     """
@@ -151,12 +152,15 @@ def jacobian_log10_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
 
 
 def jacobian_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
-    """‖∂h_T/∂h_k‖ for k = 0 … T (or for `ks`); ``inf`` where the value exceeds float64's range."""
+    """‖∂h_T/∂h_k‖ for k = 0 … T (or for `ks`); ``inf`` where it exceeds float64. Chapter 4.
+
+    Arguments as ``jacobian_log10_norms``.
+    """
     return _exp10(jacobian_log10_norms(jacobians, ord, ks))
 
 
 def evenly_spaced_steps(T: int, max_points: int = 128) -> np.ndarray:
-    """At most max_points + 1 integer steps from 0 to T inclusive, evenly spaced."""
+    """At most max_points + 1 integer steps from 0 to T inclusive, evenly spaced. Chapter 4."""
     return np.unique(np.round(np.linspace(0, T, min(T, max_points) + 1)).astype(int))
 
 
@@ -180,12 +184,17 @@ def loss_gradient_log10_norms(jacobians, dL_dhT) -> np.ndarray:
 
 
 def gamma(activation: str) -> float:
-    """γ = sup |σ'|: 1 for tanh, relu, linear; 1/4 for the sigmoid."""
+    """γ = sup |σ'|: 1 for tanh, relu, linear; 1/4 for the sigmoid. Chapter 4."""
     return activation_gamma(activation)
 
 
 def pascanu_log10_bound(Wh, T: int, activation: str = "tanh") -> np.ndarray:
-    """log10 of the bound (λ₁ γ)^(T−k) for k = 0 … T, λ₁ the largest singular value of Wh."""
+    """log10 of the bound (λ₁ γ)^(T−k), k = 0 … T, λ₁ the largest singular value of Wh. Chapter 4.
+
+    Wh: (H, H) recurrent weights
+    T:  sequence length
+    activation: "tanh", "relu", "linear" or "sigmoid" (sets γ)
+    """
     return _log10_bound(singular_values(Wh)[0], gamma(activation), T)
 
 
@@ -196,7 +205,10 @@ def _log10_bound(lam1: float, g: float, T: int) -> np.ndarray:
 
 
 def pascanu_bound(Wh, T: int, activation: str = "tanh") -> np.ndarray:
-    """(λ₁ γ)^(T−k) for k = 0 … T (Pascanu et al. 2013); inf where it exceeds float64."""
+    """(λ₁ γ)^(T−k) for k = 0 … T (Pascanu et al. 2013); inf where it exceeds float64. Chapter 4.
+
+    Arguments as ``pascanu_log10_bound``.
+    """
     return _exp10(pascanu_log10_bound(Wh, T, activation))
 
 
@@ -222,9 +234,12 @@ class GradientFlow(NamedTuple):
 
 def rnn_gradient_flow(x, h0, Wx, Wh, b, activation: str = "tanh", ord: int | str = 2,
                       ks=None) -> GradientFlow:
-    """Forward one sequence and measure ‖∂h_T/∂h_k‖ for every k (or for `ks`), with the bound.
+    """Forward one sequence, measure ‖∂h_T/∂h_k‖ for every k (or `ks`) and the bound. Chapter 4.
 
-    x: (T, D) one input sequence; h0: (H,); Wx: (D, H); Wh: (H, H); b: (H,).
+    x:  (T, D) one input sequence
+    h0: (H,) initial state
+    Wx: (D, H), Wh: (H, H), b: (H,) the vanilla RNN's weights
+    activation, ord, ks: as ``rnn_forward`` and ``jacobian_log10_norms``
     The forward may overflow for large spectral radius × T with relu/linear: the states then hold
     inf/nan (no warning), and the norms are still reported, as inf where they exceed float64.
     """
@@ -251,11 +266,12 @@ def rnn_gradient_flow(x, h0, Wx, Wh, b, activation: str = "tanh", ord: int | str
 
 
 def lstm_cell_path_log10_norms(forget_gates) -> np.ndarray:
-    """log10 ‖∂c_T/∂c_k‖ along the LSTM's additive path only, k = 0 … T.
+    """log10 ‖∂c_T/∂c_k‖ along the LSTM's additive path only, k = 0 … T. Chapter 5.
 
     On that path ∂c_t/∂c_{t−1} = diag(f_t), so the product is diag(∏ f_t) and its spectral norm is
-    max_i ∏_{t=k+1}^{T} f_t[i]. forget_gates: (T, H) for one sequence, e.g.
-    ``cache.gates[:, n, H:2*H]`` of ``lstm_forward``.
+    max_i ∏_{t=k+1}^{T} f_t[i].
+
+    forget_gates: (T, H) for one sequence, e.g. ``cache.gates[:, n, H:2*H]`` of ``lstm_forward``
     """
     f = np.asarray(forget_gates, dtype=np.float64)
     if f.ndim != 2:
@@ -269,15 +285,18 @@ def lstm_cell_path_log10_norms(forget_gates) -> np.ndarray:
 
 def state_gradient_log10_norms(cell: str, x, h0, params: dict, u=None,
                                activation: str = "tanh") -> dict[str, np.ndarray]:
-    """log10 ‖∂L/∂h_k‖ (and ‖∂L/∂c_k‖ for the LSTM), k = 0 … T, for L = u · h_T.
+    """log10 ‖∂L/∂h_k‖ (and ‖∂L/∂c_k‖ for the LSTM), k = 0 … T, for L = u · h_T. Chapter 5.
 
     Works for every cell by running its *step* backward functions from ``rnnlab.layers``
     backwards through time. The backward pass is linear in the upstream gradient, so the carried
     gradient is renormalised after each step and its scale kept as a logarithm (no overflow).
 
-    cell: "rnn", "lstm" or "gru"; x: (T, D) one sequence; h0: (H,);
-    params: {"Wx", "Wh", "b"} (rnn, lstm) or {"Wx", "Wh", "bx", "bh"} (gru);
-    u: (H,) direction of the loss (default: all ones / √H).
+    cell:   "rnn", "lstm" or "gru"
+    x:      (T, D) one sequence
+    h0:     (H,) initial state
+    params: {"Wx", "Wh", "b"} (rnn, lstm) or {"Wx", "Wh", "bx", "bh"} (gru), shapes as in layers
+    u:      (H,) direction of the loss, or None for all ones / √H
+    activation: the vanilla RNN's σ (ignored by the gated cells)
     Returns {"h": (T+1,)} plus {"c": (T+1,)} for the LSTM.
     """
     check_choice("cell", cell, ("rnn", "lstm", "gru"))

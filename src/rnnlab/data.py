@@ -73,7 +73,7 @@ class HelloExample(NamedTuple):
 
 
 def hello_example() -> HelloExample:
-    """The classic "hello" example: inputs h, e, l, l -> targets e, l, l, o (vocabulary h e l o).
+    """The classic "hello" example: inputs h, e, l, l -> targets e, l, l, o. Chapter 2.
 
     The vocabulary is kept in order of first appearance (h, e, l, o) as in Karpathy (2015).
     """
@@ -127,7 +127,7 @@ def char_windows(encoded: np.ndarray, T: int, n: int, seed: int = 0):
 
 def sine_wave(n_sequences: int = 32, T: int = 50, seed: int = 0, noise: float = 0.0,
               dt: float = 0.2):
-    """Next-step prediction of sine waves with random frequency and phase.
+    """Next-step prediction of sine waves with random frequency and phase. Chapter 2.
 
     x_t = sin(ω t dt + φ) (+ noise), target_t = x_{t+1} (noise-free); ω ~ U(0.5, 1.5), φ ~ U(0, 2π).
     Returns x: (N, T, 1) and targets: (N, T, 1).
@@ -200,7 +200,7 @@ class AddingProblem(NamedTuple):
 
 
 def adding_problem(n: int, T: int, seed: int = 0, variable_length: bool = False) -> AddingProblem:
-    """The adding problem of Hochreiter & Schmidhuber (1997), Experiment 4.
+    """The adding problem of Hochreiter & Schmidhuber (1997), Experiment 4. Chapters 4, 5.
 
     Each step is a pair (value, marker). Values are uniform in [−1, 1]. Exactly two steps are
     marked with 1: one among the first ten, one among the first T/2 − 1 (distinct). The first and
@@ -247,7 +247,7 @@ class CopyTask(NamedTuple):
 
 
 def copy_task(n: int, T: int, n_symbols: int = 8, length: int = 5, seed: int = 0) -> CopyTask:
-    """The copy (memory) task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016).
+    """The copy (memory) task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016). Chapter 5.
 
     A sequence of `length` random symbols from {1 … K}, then T − 1 blanks and a delimiter, then
     `length` blanks during which the model must output the symbols in order. Only those last
@@ -271,7 +271,7 @@ def copy_task(n: int, T: int, n_symbols: int = 8, length: int = 5, seed: int = 0
 
 
 def pad_sequences(sequences, value: float = 0.0):
-    """Pad a list of (T_i, D) arrays to one batch. Chapter 6.
+    """Pad a list of (T_i, D) arrays to one batch. Chapter 2.
 
     Returns x: (N, T_max, D), mask: (N, T_max) with 1 on real steps, lengths: (N,).
     """

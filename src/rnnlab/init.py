@@ -53,7 +53,10 @@ def _rng(seed) -> np.random.Generator:
 
 def orthogonal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
                gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """A (semi-)orthogonal matrix of `shape` (Saxe et al. 2014), times `gain`.
+    """A (semi-)orthogonal matrix of `shape` (Saxe et al. 2014), times `gain`. Chapter 4.
+
+    shape: (rows, cols)
+    seed:  an int or a np.random.Generator
 
     For a square matrix all singular values equal `gain`, so spectral radius = σ_max = gain.
     """
@@ -69,9 +72,10 @@ def orthogonal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
 
 def xavier_uniform(shape: tuple[int, int], seed: int | np.random.Generator = 0,
                    gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """Glorot & Bengio (2010): U(−a, a), a = gain·√(6 / (fan_in + fan_out)).
+    """Glorot & Bengio (2010): U(−a, a), a = gain·√(6 / (fan_in + fan_out)). Chapter 2.
 
-    shape: (fan_in, fan_out).
+    shape: (fan_in, fan_out)
+    seed:  an int or a np.random.Generator
     """
     fan_in = check_positive_int("shape[0]", shape[0])
     fan_out = check_positive_int("shape[1]", shape[1])
@@ -81,7 +85,11 @@ def xavier_uniform(shape: tuple[int, int], seed: int | np.random.Generator = 0,
 
 def xavier_normal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
                   gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """Glorot & Bengio (2010): N(0, s²) with s = gain·√(2 / (fan_in + fan_out))."""
+    """Glorot & Bengio (2010): N(0, s²) with s = gain·√(2 / (fan_in + fan_out)). Chapter 2.
+
+    shape: (fan_in, fan_out)
+    seed:  an int or a np.random.Generator
+    """
     fan_in = check_positive_int("shape[0]", shape[0])
     fan_out = check_positive_int("shape[1]", shape[1])
     s = gain * np.sqrt(2.0 / (fan_in + fan_out))
@@ -90,7 +98,11 @@ def xavier_normal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
 
 def recurrent_matrix(H: int, rho: float, seed: int | np.random.Generator = 0,
                      kind: str = "gaussian", dtype=np.float64) -> np.ndarray:
-    """A recurrent weight matrix Wh: (H, H) with spectral radius exactly `rho`.
+    """A recurrent weight matrix Wh: (H, H) with spectral radius exactly `rho`. Chapter 4.
+
+    H:    hidden size
+    rho:  the spectral radius, > 0
+    seed: an int or a np.random.Generator
 
     kind="gaussian": i.i.d. normal entries, rescaled (σ_max is then about 2ρ);
     kind="orthogonal": ρ times an orthogonal matrix (σ_max = ρ).
