@@ -72,7 +72,7 @@ def orthogonal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
 
 def xavier_uniform(shape: tuple[int, int], seed: int | np.random.Generator = 0,
                    gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """Glorot & Bengio (2010): U(−a, a), a = gain·√(6 / (fan_in + fan_out)). Chapter 2.
+    """Glorot & Bengio (2010): U(−a, a), a = gain·√(6 / (fan_in + fan_out)). Chapter 6.
 
     shape: (fan_in, fan_out)
     seed:  an int or a np.random.Generator
@@ -85,7 +85,7 @@ def xavier_uniform(shape: tuple[int, int], seed: int | np.random.Generator = 0,
 
 def xavier_normal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
                   gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """Glorot & Bengio (2010): N(0, s²) with s = gain·√(2 / (fan_in + fan_out)). Chapter 2.
+    """Glorot & Bengio (2010): N(0, s²) with s = gain·√(2 / (fan_in + fan_out)). Chapter 6.
 
     shape: (fan_in, fan_out)
     seed:  an int or a np.random.Generator

@@ -680,7 +680,7 @@ class AffineCache(NamedTuple):
 
 
 def temporal_affine_forward(h, W, b):
-    """The output layer applied at every time step: y_t = h_t W + b. Chapter 2.
+    """The output layer applied at every time step: y_t = h_t W + b. Chapter 3.
 
     h: (N, T, H) hidden states
     W: (H, M) output weights
@@ -699,7 +699,7 @@ def temporal_affine_forward(h, W, b):
 
 
 def temporal_affine_backward(dy, cache: AffineCache):
-    """Backward pass of ``temporal_affine_forward``. Chapter 2.
+    """Backward pass of ``temporal_affine_forward``. Chapter 3.
 
     dy:    (N, T, M) upstream gradient
     cache: the AffineCache from temporal_affine_forward
@@ -744,7 +744,7 @@ def mse_loss(y, target, mask=None):
 
 def softmax_cross_entropy(logits, targets, mask=None):
     """Softmax cross-entropy averaged over the positions the mask keeps, and its gradient.
-    Chapter 2.
+    Chapter 6.
 
     logits:  (N, T, V) or (N, V) unnormalised log-probabilities
     targets: logits.shape[:-1] integer class indices in [0, V)
