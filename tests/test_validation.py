@@ -298,7 +298,8 @@ def test_time_major_x_is_named():
 def test_lstm_given_gru_weights_blames_wh_with_the_right_h():
     a = _cell_arrays("gru", 2, 3, 2, 5)  # Wx (2, 15), Wh (5, 15): a GRU's weights
     with pytest.raises(ValueError, match=r"^Wh must have shape \(H=5, 4\*H=20\); got \(5, 15\) "
-                                         r"\(that is the shape of a GRU's Wh"):
+                                         r"\(that is the shape of the Wh of a GRU, with 3 gate "
+                                         r"blocks; an LSTM needs 4\)"):
         layers.lstm_forward(a["x"], a["h0"], a["Wx"], a["Wh"], np.zeros(20))
 
 

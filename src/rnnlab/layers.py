@@ -41,7 +41,7 @@ from rnnlab.validation import (
 # Argument checks, once at the public boundary (the loops below are free of checks)
 # --------------------------------------------------------------------------------------------
 
-_CELL_NAMES = {1: "vanilla RNN", 3: "GRU", 4: "LSTM"}
+_CELL_NAMES = {1: "a vanilla RNN", 3: "a GRU", 4: "an LSTM"}  # by number of gate blocks
 
 
 def _check_weights(x: np.ndarray, h, Wx, Wh, gates: int, h_name: str):
@@ -64,8 +64,8 @@ def _check_weights(x: np.ndarray, h, Wx, Wh, gates: int, h_name: str):
         hint = ""
         if Wh.shape[1] % Wh.shape[0] == 0 and Wh.shape[1] // Wh.shape[0] in _CELL_NAMES:
             k = Wh.shape[1] // Wh.shape[0]
-            hint = (f" (that is the shape of a {_CELL_NAMES[k]}'s Wh, with {k} gate block"
-                    f"{'s' if k > 1 else ''}; the {_CELL_NAMES[G]} needs {G})")
+            hint = (f" (that is the shape of the Wh of {_CELL_NAMES[k]}, with {k} gate block"
+                    f"{'s' if k > 1 else ''}; {_CELL_NAMES[G]} needs {G})")
         raise ValueError(f"Wh must have shape (H={H}, {axis}={G * H}); got {Wh.shape}{hint}")
     check_shape("Wx", Wx, (x.shape[-1], G * H), f"D, {axis}")
     check_shape(h_name, h, (x.shape[0], H), "N, H")
