@@ -55,6 +55,7 @@ assignments: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks experiments tools
+	$(PY) -m mypy
 
 clean:
 	rm -rf _build .jupyter_cache assignments/release

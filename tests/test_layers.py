@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import GATES, run_cell
+from helpers import CELLS, gate_blocks, run_cell
 
 from rnnlab import layers
 from rnnlab.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
@@ -68,13 +68,16 @@ def test_lstm_sequence_gradients(rng, shape, with_c0):
     h, cache = layers.lstm_forward(x, h0, Wx, Wh, b, **kw)
     dh = _rand(rng, *h.shape)
     grads = layers.lstm_backward(dh, cache)
-    args = [x, h0, Wx, Wh, b] + ([c0] if with_c0 else [])
-    assert len(grads) == len(args)
+    assert len(grads) == 6  # always (dx, dh0, dWx, dWh, db, dc0), with or without c0
+    # Without c0 the initial cell state is zeros, and dc0 is still ∂L/∂c0 at c0 = 0.
+    c0_used = c0 if with_c0 else np.zeros((N, H))
 
-    def fwd(x, h0, Wx, Wh, b, c0=None):
+    def fwd(x, h0, Wx, Wh, b, c0):
         return layers.lstm_forward(x, h0, Wx, Wh, b, c0=c0)[0]
 
-    _check(fwd, args, grads, dh)
+    _check(fwd, [x, h0, Wx, Wh, b, c0_used], grads, dh)
+    if not with_c0:
+        assert np.any(grads[5] != 0)  # a real gradient, not a placeholder
 
 
 def test_lstm_step_gradients(rng):
@@ -184,29 +187,77 @@ def test_rnn_sequence_equals_step_loop(rng, activation):
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12)
 
 
-def test_lstm_and_gru_sequence_equal_step_loop(rng):
-    N, T, D, H = 2, 5, 3, 4
-    x, h0, c0 = _rand(rng, N, T, D), _rand(rng, N, H), _rand(rng, N, H)
-    Wx, Wh, b = _rand(rng, D, 4 * H), _rand(rng, H, 4 * H), _rand(rng, 4 * H)
+@pytest.mark.parametrize("shape", [(2, 5, 3, 4), (1, 1, 2, 3), (3, 7, 1, 2)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lstm_fast_sequence_equals_plain_step_loop(rng, shape, dtype):
+    """lstm_forward/lstm_backward (the fast path) = a loop over the plain step functions."""
+    N, T, D, H = shape
+    tol = dict(rtol=1e-11, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+    x, h0, c0 = (_rand(rng, *s).astype(dtype) for s in [(N, T, D), (N, H), (N, H)])
+    Wx, Wh, b = (_rand(rng, *s).astype(dtype) for s in [(D, 4 * H), (H, 4 * H), (4 * H,)])
+    dh = _rand(rng, N, T, H).astype(dtype)
     hs, cache = layers.lstm_forward(x, h0, Wx, Wh, b, c0=c0)
-    h, c = h0, c0
+    grads = layers.lstm_backward(dh, cache)
+    h, c, caches = h0, c0, []
     for t in range(T):
-        (h, c), _ = layers.lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
-        np.testing.assert_allclose(hs[:, t], h, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(layers.final_state(cache)[1], c, rtol=1e-12, atol=1e-12)
-    Wx3, Wh3 = _rand(rng, D, 3 * H), _rand(rng, H, 3 * H)
-    bx, bh = _rand(rng, 3 * H), _rand(rng, 3 * H)
-    hs, _ = layers.gru_forward(x, h0, Wx3, Wh3, bx, bh)
-    h = h0
-    for t in range(T):
-        h, _ = layers.gru_step_forward(x[:, t], h, Wx3, Wh3, bx, bh)
-        np.testing.assert_allclose(hs[:, t], h, rtol=1e-12, atol=1e-12)
+        (h, c), step_cache = layers.lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
+        caches.append(step_cache)
+        np.testing.assert_allclose(hs[:, t], h, **tol)
+        np.testing.assert_allclose(cache.gates[t], step_cache.gates, **tol)
+    np.testing.assert_allclose(layers.final_state(cache)[1], c, **tol)
+    dx, dWx, dWh, db = np.zeros_like(x), 0, 0, 0
+    dh_next, dc_next = np.zeros_like(h0), np.zeros_like(c0)
+    for t in reversed(range(T)):
+        dx[:, t], dh_next, dc_next, gWx, gWh, gb = layers.lstm_step_backward(
+            (dh[:, t] + dh_next, dc_next), caches[t])
+        dWx, dWh, db = dWx + gWx, dWh + gWh, db + gb
+    for got, want in zip(grads, [dx, dh_next, dWx, dWh, db, dc_next], strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, **tol)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("shape", [(2, 5, 3, 4), (1, 1, 2, 3), (3, 7, 1, 2)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gru_fast_sequence_equals_plain_step_loop(rng, shape, dtype):
+    """gru_forward/gru_backward (the fast path) = a loop over the plain step functions."""
+    N, T, D, H = shape
+    tol = dict(rtol=1e-11, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+    x, h0 = _rand(rng, N, T, D).astype(dtype), _rand(rng, N, H).astype(dtype)
+    Wx, Wh, bx, bh = (_rand(rng, *s).astype(dtype)
+                      for s in [(D, 3 * H), (H, 3 * H), (3 * H,), (3 * H,)])
+    dh = _rand(rng, N, T, H).astype(dtype)
+    hs, cache = layers.gru_forward(x, h0, Wx, Wh, bx, bh)
+    grads = layers.gru_backward(dh, cache)
+    h, caches = h0, []
+    for t in range(T):
+        h, step_cache = layers.gru_step_forward(x[:, t], h, Wx, Wh, bx, bh)
+        caches.append(step_cache)
+        np.testing.assert_allclose(hs[:, t], h, **tol)
+    dx, dWx, dWh, dbx, dbh = np.zeros_like(x), 0, 0, 0, 0
+    dh_next = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        dx[:, t], dh_next, gWx, gWh, gbx, gbh = layers.gru_step_backward(dh[:, t] + dh_next,
+                                                                          caches[t])
+        dWx, dWh, dbx, dbh = dWx + gWx, dWh + gWh, dbx + gbx, dbh + gbh
+    for got, want in zip(grads, [dx, dh_next, dWx, dWh, dbx, dbh], strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, **tol)
+
+
+def test_lstm_saturated_gates_stay_finite():
+    """The fast path's exp overflows for very negative pre-activations; σ must still be 0/1."""
+    x = np.full((1, 3, 1), 1.0, dtype=np.float32)
+    Wx = np.array([[200.0, -200.0, 200.0, -200.0]], dtype=np.float32)
+    h, cache = layers.lstm_forward(x, np.zeros((1, 1), np.float32), Wx,
+                                   np.zeros((1, 4), np.float32), np.zeros(4, np.float32))
+    np.testing.assert_array_equal(cache.gates[:, 0], [[1.0, 0.0, 1.0, 0.0]] * 3)
+    assert np.all(np.isfinite(layers.lstm_backward(np.ones_like(h), cache)[2]))
+
+
+@pytest.mark.parametrize("cell", CELLS)
 def test_float32_is_preserved(rng, cell):
     N, T, D, H = 2, 3, 4, 5
-    G = GATES[cell]
+    G = gate_blocks(cell)
     f = np.float32
     x, h0 = _rand(rng, N, T, D).astype(f), _rand(rng, N, H).astype(f)
     Wx, Wh = _rand(rng, D, G * H).astype(f), _rand(rng, H, G * H).astype(f)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import GATES, run_cell
+from helpers import gate_blocks, run_cell
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +26,10 @@ def _call(**kw):
 
 @pytest.mark.parametrize("name,bad,pattern", [
     ("x", np.zeros((4, 3)), r"x must have shape \(N, T, D\); got \(4, 3\)"),
-    ("h0", np.zeros((3, 5)), r"h0 must have shape \(N=2, H=5\); got \(3, 5\)"),
-    ("Wx", np.zeros((3, 5)), r"Wx must have shape \(D=4, G\*H\); got \(3, 5\)"),
+    ("h0", np.zeros((2, 6)), r"h0 must have shape \(N=2, H=5\); got \(2, 6\)"),
+    ("h0", np.zeros((3, 5)), r"x must be batch-first, \(N, T, D\) with N = 3 like h0, or h0 "
+                             r"must have shape \(N=2, H\)"),
+    ("Wx", np.zeros((3, 5)), r"Wx must have shape \(D=4, H=5\); got \(3, 5\)"),
     ("Wh", np.zeros((5, 4)), r"Wh must have shape \(H=5, H=5\); got \(5, 4\)"),
     ("b", np.zeros(4), r"b must have shape \(H=5\); got \(4,\)"),
 ])
@@ -87,7 +89,7 @@ def test_zero_length_sequences(cell):
 
 
 def test_lstm_gate_blocks_must_fit():
-    with pytest.raises(ValueError, match=r"Wx must have shape \(D=3, 4\*H\)"):
+    with pytest.raises(ValueError, match=r"Wx must have shape \(D=3, 4\*H=16\); got \(3, 15\)"):
         layers.lstm_forward(np.zeros((1, 2, 3)), np.zeros((1, 4)), np.zeros((3, 15)),
                             np.zeros((4, 16)), np.zeros(16))
 
@@ -148,7 +150,7 @@ dims = st.integers(min_value=1, max_value=5)
        delta=st.integers(min_value=1, max_value=3), cell=st.sampled_from(["rnn", "lstm", "gru"]))
 def test_fuzzed_shape_errors_name_the_argument(N, T, D, H, wrong, delta, cell):
     """Any single wrong axis length gives a ValueError that names the faulty argument."""
-    G = GATES[cell]
+    G = gate_blocks(cell)
     shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (D, G * H), "Wh": (H, G * H), "b": (G * H,)}
     bad = list(shapes[wrong])
     bad[-1] += delta
@@ -173,10 +175,217 @@ def test_fuzzed_shape_errors_name_the_argument(N, T, D, H, wrong, delta, cell):
 @given(N=dims, T=dims, D=dims, H=dims, cell=st.sampled_from(["rnn", "lstm", "gru"]))
 def test_fuzzed_valid_shapes_give_finite_outputs(N, T, D, H, cell):
     rng = np.random.default_rng(N * 1000 + T * 100 + D * 10 + H)
-    G = GATES[cell]
+    G = gate_blocks(cell)
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
     Wx, Wh, b = rng.standard_normal((D, G * H)), rng.standard_normal((H, G * H)), np.zeros(G * H)
     h, grads = run_cell(cell, x, h0, Wx, Wh, b)
     assert h.shape == (N, T, H)
     assert all(np.all(np.isfinite(g)) for g in grads)
     assert [g.shape for g in grads[:2]] == [(N, T, D), (N, H)]
+
+
+# --------------------------------------------------------------------------------------------
+# No sharp edges (issue 11): each case below once gave a wrong number, a NumPy traceback or a
+# silent NaN.
+# --------------------------------------------------------------------------------------------
+
+
+def _cell_arrays(cell, N, T, D, H, seed=0):
+    rng = np.random.default_rng(seed)
+    G = gate_blocks(cell)
+    return dict(x=rng.standard_normal((N, T, D)), h0=rng.standard_normal((N, H)),
+                Wx=0.5 * rng.standard_normal((D, G * H)), Wh=0.5 * rng.standard_normal((H, G * H)),
+                b=rng.standard_normal(G * H), dh=rng.standard_normal((N, T, H)))
+
+
+def _sequence_run(cell, a):
+    """Forward with the arrays in `a`, returning (h, cache, backward)."""
+    if cell == "rnn":
+        h, cache = layers.rnn_forward(a["x"], a["h0"], a["Wx"], a["Wh"], a["b"])
+        return h, cache, layers.rnn_backward
+    if cell == "lstm":
+        h, cache = layers.lstm_forward(a["x"], a["h0"], a["Wx"], a["Wh"], a["b"])
+        return h, cache, layers.lstm_backward
+    h, cache = layers.gru_forward(a["x"], a["h0"], a["Wx"], a["Wh"], a["b"], a["b"])
+    return h, cache, layers.gru_backward
+
+
+def _step_run(cell, a):
+    """One step forward (time step 0 of the arrays in `a`): (h, cache, backward, dh)."""
+    x, h0, dh = a["x"][:, 0], a["h0"], a["dh"][:, 0]
+    if cell == "rnn":
+        h, cache = layers.rnn_step_forward(x, h0, a["Wx"], a["Wh"], a["b"])
+        return h, cache, layers.rnn_step_backward, dh
+    if cell == "lstm":
+        (h, _), cache = layers.lstm_step_forward(x, h0, np.zeros_like(h0), a["Wx"], a["Wh"],
+                                                 a["b"])
+        return h, cache, layers.lstm_step_backward, (dh, None)
+    h, cache = layers.gru_step_forward(x, h0, a["Wx"], a["Wh"], a["b"], a["b"])
+    return h, cache, layers.gru_step_backward, dh
+
+
+@settings(max_examples=60, deadline=None)
+@given(cell=st.sampled_from(["rnn", "lstm", "gru"]), N=st.integers(1, 3), T=st.integers(1, 3),
+       kind=st.sampled_from(["sequence", "step"]),
+       change=st.sampled_from(["output", "x", "h0", "Wx", "Wh", "b", "dh"]))
+def test_backward_is_the_gradient_of_the_forward_that_ran(cell, N, T, kind, change):
+    """Changing, in place, any array passed to or returned by a forward pass — reusing an input
+    buffer, updating the weights, scaling the output — never changes a later backward pass;
+    a backward pass never changes the caller's upstream gradient."""
+    a = _cell_arrays(cell, N, T, D=2, H=3)
+    run = _sequence_run if kind == "sequence" else _step_run
+    result = run(cell, a)
+    h, cache, backward = result[:3]
+    dout = a["dh"] if kind == "sequence" else result[3]
+    dh_before = a["dh"].copy()
+    expected = [g.copy() for g in backward(dout, cache)]
+    np.testing.assert_array_equal(a["dh"], dh_before)  # backward left the caller's dh alone
+    if change == "output":
+        h *= 0.5
+    elif change != "dh":
+        a[change] *= -3.0  # e.g. the next input written into the same buffer, or an SGD step
+    again = backward(dout, cache)
+    for got, want in zip(again, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("kind", ["step", "sequence"])
+def test_lstm_backward_always_returns_the_same_number_of_gradients(kind):
+    a = _cell_arrays("lstm", 2, 3, 2, 3)
+    if kind == "sequence":
+        h, cache = layers.lstm_forward(a["x"], a["h0"], a["Wx"], a["Wh"], a["b"])
+        with_c0 = layers.lstm_forward(a["x"], a["h0"], a["Wx"], a["Wh"], a["b"],
+                                      c0=np.zeros_like(a["h0"]))[1]
+        without, given = layers.lstm_backward(a["dh"], cache), layers.lstm_backward(a["dh"],
+                                                                                    with_c0)
+        assert len(without) == len(given) == 6
+        for g1, g2 in zip(without, given, strict=True):  # c0=None means c0 = 0
+            np.testing.assert_array_equal(g1, g2)
+    else:
+        _, cache, backward, _ = _step_run("lstm", a)
+        dh = a["dh"][:, 0]
+        assert len(backward((dh, None), cache)) == len(backward((dh, np.zeros_like(dh)),
+                                                                 cache)) == 6
+
+
+@pytest.mark.parametrize("backward,forward_name", [
+    (layers.rnn_backward, "rnn_forward"), (layers.lstm_backward, "lstm_forward"),
+    (layers.gru_backward, "gru_forward"), (layers.rnn_step_backward, "rnn_step_forward"),
+    (layers.lstm_step_backward, "lstm_step_forward"),
+    (layers.gru_step_backward, "gru_step_forward"),
+    (layers.temporal_affine_backward, "temporal_affine_forward"),
+])
+def test_wrong_cache_type_names_the_expected_cache(backward, forward_name):
+    a = _cell_arrays("rnn", 2, 3, 2, 3)
+    _, rnn_cache = layers.rnn_forward(a["x"], a["h0"], a["Wx"], a["Wh"], a["b"])
+    _, lstm_step_cache = layers.lstm_step_forward(a["x"][:, 0], a["h0"], a["h0"],
+                                                  np.zeros((2, 12)), np.zeros((3, 12)),
+                                                  np.zeros(12))
+    wrong = lstm_step_cache if backward is layers.rnn_backward else rnn_cache
+    for cache in (wrong, tuple(wrong), None):
+        with pytest.raises(TypeError, match=rf"cache must be the \w+Cache returned by "
+                                            rf"{forward_name}; got"):
+            backward(np.zeros((2, 3, 3)), cache)
+
+
+def test_time_major_x_is_named():
+    a = _cell_arrays("rnn", 4, 6, 2, 3)  # N = 4, T = 6
+    x_time_major = a["x"].swapaxes(0, 1)  # (T, N, D)
+    with pytest.raises(ValueError, match=r"^x must be batch-first.*x\.swapaxes\(0, 1\)"):
+        layers.rnn_forward(x_time_major, a["h0"], a["Wx"], a["Wh"], a["b"])
+
+
+def test_lstm_given_gru_weights_blames_wh_with_the_right_h():
+    a = _cell_arrays("gru", 2, 3, 2, 5)  # Wx (2, 15), Wh (5, 15): a GRU's weights
+    with pytest.raises(ValueError, match=r"^Wh must have shape \(H=5, 4\*H=20\); got \(5, 15\) "
+                                         r"\(that is the shape of the Wh of a GRU, with 3 gate "
+                                         r"blocks; an LSTM needs 4\)"):
+        layers.lstm_forward(a["x"], a["h0"], a["Wx"], a["Wh"], np.zeros(20))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: layers.mse_loss(np.zeros((0, 3, 1)), np.zeros((0, 3, 1))),
+    lambda: layers.softmax_cross_entropy(np.zeros((0, 3, 4)), np.zeros((0, 3), dtype=int)),
+    lambda: models.VanillaRNN(2, 3, 1).loss(np.zeros((0, 4, 2)), np.zeros((0, 4, 1))),
+    lambda: models.VanillaRNN(2, 3, 1).forward(np.zeros((0, 4, 2))),
+])
+def test_empty_batch_is_an_error_not_nan(call):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning on the way either
+        with pytest.raises(ValueError, match=r"must hold at least one sequence \(N >= 1\); "
+                                             r"got N = 0"):
+            call()
+
+
+def test_train_rejects_an_empty_batch_and_bad_options_before_any_step():
+    from rnnlab.train import train
+
+    m = models.VanillaRNN(2, 3, 1)
+    before = {k: v.copy() for k, v in m.params.items()}
+    x, y = np.zeros((4, 5, 2)), np.zeros((4, 5, 1))
+    with pytest.raises(ValueError, match=r"x must hold at least one sequence"):
+        train(m, x[:0], y[:0], optimizer=optim.SGD(), steps=1, progress=False)
+    with pytest.raises(TypeError, match=r"optimizer must have a step\(params, grads\) method"):
+        train(m, x, y, optimizer=None, steps=3, progress=False)
+    with pytest.raises(ValueError, match=r"lengths cannot be used with tbptt_k"):
+        train(m, x, y, optimizer=optim.SGD(), steps=1, lengths=np.full(4, 5), tbptt_k=2,
+              progress=False)
+    for k, v in m.params.items():  # nothing ran
+        np.testing.assert_array_equal(v, before[k])
+
+
+@pytest.mark.parametrize("indices,error,pattern", [
+    ([-1], ValueError, r"indices must lie in \[0, V=3\); got 1 outside it"),
+    ([99], ValueError, r"indices must lie in \[0, V=3\); got 1 outside it"),
+    ([1.7], TypeError, r"indices must be integers; got dtype float64"),
+    ([True], TypeError, r"indices must be integers; got dtype bool"),
+])
+def test_decode_checks_its_indices(indices, error, pattern):
+    from rnnlab import data
+
+    with pytest.raises(error, match=pattern):
+        data.CharVocab(("a", "b", "c")).decode(indices)
+    assert data.CharVocab(("a", "b", "c")).decode([]) == ""
+
+
+@pytest.mark.parametrize("start,error", [(1.7, TypeError), (True, TypeError), (-1, ValueError),
+                                         (4, ValueError), (np.float64(1.0), TypeError)])
+def test_sample_start_must_be_a_symbol_index(start, error):
+    m = models.VanillaRNN(4, 3, 4, loss="softmax")
+    with pytest.raises(error, match=r"start must be an integer"):
+        m.sample(start, 2)
+    assert len(m.sample(np.int64(3), 2)) == 2
+
+
+def test_data_helpers_reject_bad_input():
+    from rnnlab import data
+
+    with pytest.raises(ValueError, match=r"sequences\[0\] must have shape \(T_i >= 1, D\); got "
+                                         r"\(3,\) \(a 1-D sequence of scalars is s\[:, None\]"):
+        data.pad_sequences([np.zeros(3), np.zeros(4)])
+    co2 = data.load_series("co2_mauna_loa_monthly")["co2_ppm"]
+    with pytest.raises(ValueError, match=r"series contains \d+ NaN or inf values"):
+        data.make_windows(co2, 12)
+    for noise in (np.nan, np.inf, -0.1):
+        with pytest.raises(ValueError, match=r"noise must be a finite number >= 0"):
+            data.sine_wave(noise=noise)
+    with pytest.raises(TypeError, match=r"encoded must hold integer character indices"):
+        data.char_windows(np.arange(20.0), 5, 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.one_of(st.integers(-5, 10), st.floats(allow_nan=True)), min_size=1,
+                       max_size=6))
+def test_fuzzed_decode_never_returns_a_wrong_character(values):
+    """decode either returns exactly the characters of valid indices or raises a clear error."""
+    from rnnlab import data
+
+    vocab = data.CharVocab(("a", "b", "c"))
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu" and all(0 <= v < 3 for v in values):
+        assert vocab.decode(values) == "".join("abc"[v] for v in values)
+    else:
+        with pytest.raises((TypeError, ValueError), match=r"^indices must"):
+            vocab.decode(values)

@@ -1,17 +1,40 @@
 """rnnlab: a small, readable NumPy library of recurrent neural networks.
 
-The functional core lives in ``rnnlab.layers`` (forward/backward passes of the vanilla RNN, LSTM
-and GRU, the output layer and the losses). Around it: ``init``, ``analysis``, ``optim``,
-``models``, ``tbptt``, ``train``, ``data``, ``gradcheck``, and, for the book's figures,
-``plots`` and ``widgets`` (the only modules that import matplotlib / ipywidgets; they are not
-imported here, so ``import rnnlab`` needs NumPy only).
+Imported here (NumPy only):
+
+* ``layers``    the functional core: forward/backward of the vanilla RNN, LSTM and GRU, the
+                output layer, the losses (step functions = the chapters' maths)
+* ``activations`` σ and σ' of the recurrences; ``validation`` the argument checks
+* ``init``      spectral-radius control, orthogonal and Xavier initialisers
+* ``analysis``  Jacobians, gradient norms through time, the Pascanu et al. bound
+* ``optim``     SGD, RMSProp, Adam, gradient clipping
+* ``models``    thin classes (VanillaRNN, LSTM, GRU) over the core; ``train`` the loop
+* ``tbptt``     truncated backpropagation through time
+* ``data``      deterministic toy tasks and the shipped corpus and series
+* ``gradcheck`` numerical gradients
+
+Not imported here: ``plots`` and ``widgets``, the only modules that import matplotlib and
+ipywidgets (``from rnnlab import plots`` when you want them).
 
 Versioning: the names and shapes of the functional core are a contract that the book's notebooks
-and the assignments rely on. They change only in a new *major* version (see the README).
+and the assignments rely on. They change only in a new *major* version (see the README and
+CHANGELOG.md).
 """
 
-from rnnlab import analysis, data, gradcheck, init, layers, models, optim, tbptt
+from rnnlab import (
+    activations,
+    analysis,
+    data,
+    gradcheck,
+    init,
+    layers,
+    models,
+    optim,
+    tbptt,
+    train,
+    validation,
+)
 from rnnlab._version import __version__
 
-__all__ = ["__version__", "analysis", "data", "gradcheck", "init", "layers", "models", "optim",
-           "tbptt"]
+__all__ = ["__version__", "activations", "analysis", "data", "gradcheck", "init", "layers",
+           "models", "optim", "tbptt", "train", "validation"]

@@ -1,8 +1,10 @@
-"""Element-wise activations and their derivatives, written in terms of the *output*.
+"""Element-wise activations and their derivatives, written in terms of the *output*. Chapter 2.
 
 For the recurrences in this package the backward pass only keeps the activation's output
 h = σ(a), so each derivative is expressed through h: tanh'(a) = 1 − h², relu'(a) = [h > 0],
 linear'(a) = 1, sigmoid'(a) = h (1 − h).
+
+This module imports nothing else from rnnlab (``validation`` and ``layers`` import it).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import numpy as np
 
 
 def sigmoid(a):
-    """Logistic function 1 / (1 + e^(−a)), computed as (1 + tanh(a/2)) / 2.
+    """Logistic function σ(a) = 1 / (1 + e^(−a)), computed as (1 + tanh(a/2)) / 2. Chapter 5.
 
-    The identity is exact; the tanh form never overflows (no warnings for large |a|) and costs
-    one transcendental call instead of exp plus a division. Works on scalars and arrays and keeps
-    a float32 array float32.
+    a: any shape (or a Python number)
+    The identity is exact, and the tanh form never overflows, so there is no RuntimeWarning for a
+    large |a|. Keeps a float32 array float32.
     """
     return 0.5 * np.tanh(0.5 * a) + 0.5
 
@@ -55,18 +57,26 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable, float]] = {
 }
 
 
+def check_activation(activation: str) -> str:
+    """Return `activation` if it names one of ACTIVATIONS; otherwise a ValueError listing them."""
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+    return activation
+
+
 def activation_fn(name: str) -> Callable[[np.ndarray], np.ndarray]:
     """σ for `name` in ACTIVATIONS."""
-    return ACTIVATIONS[name][0]
+    return ACTIVATIONS[check_activation(name)][0]
 
 
 def activation_grad(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """σ'(a) as a function of h = σ(a)."""
-    return ACTIVATIONS[name][1]
+    """σ'(a) as a function of h = σ(a), for `name` in ACTIVATIONS."""
+    return ACTIVATIONS[check_activation(name)][1]
 
 
 def gamma(name: str) -> float:
-    """γ = sup_a |σ'(a)|: 1 for tanh, relu and linear, 1/4 for the sigmoid (Pascanu et al. 2013)."""
-    from rnnlab.validation import check_activation
+    """γ = sup_a |σ'(a)|: 1 for tanh, relu and linear, 1/4 for the sigmoid. Chapter 4.
 
+    (Pascanu, Mikolov & Bengio 2013, the γ of their eq. 7.)
+    """
     return ACTIVATIONS[check_activation(name)][2]

@@ -21,19 +21,23 @@ RuntimeWarning; ``log10`` versions stay finite.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
 
 from rnnlab import layers
-from rnnlab.activations import activation_grad
+from rnnlab.activations import activation_grad, check_activation
 from rnnlab.activations import gamma as activation_gamma
 from rnnlab.init import spectral_radius
-from rnnlab.validation import as_float_array, check_activation, check_shape
+from rnnlab.validation import as_float_array, check_choice, check_shape, check_square
 
 
 def singular_values(W) -> np.ndarray:
-    """Singular values of a matrix W, largest first."""
+    """Singular values of a matrix, largest first. Chapter 4.
+
+    W: (D, H) matrix
+    """
     W = as_float_array("W", W)
     if W.ndim != 2:
         raise ValueError(f"W must be a matrix; got shape {W.shape}")
@@ -41,10 +45,11 @@ def singular_values(W) -> np.ndarray:
 
 
 def eigenvalues(W) -> np.ndarray:
-    """Eigenvalues of a square matrix W (complex in general), largest modulus first."""
-    W = as_float_array("W", W)
-    if W.ndim != 2 or W.shape[0] != W.shape[1]:
-        raise ValueError(f"W must be a square matrix (H, H); got shape {W.shape}")
+    """Eigenvalues of a square matrix (complex in general), largest modulus first. Chapter 4.
+
+    W: (H, H) square matrix
+    """
+    W = check_square("W", W)
     ev = np.linalg.eigvals(W)
     return ev[np.argsort(-np.abs(ev))]
 
@@ -52,6 +57,33 @@ def eigenvalues(W) -> np.ndarray:
 def _exp10(log10_values: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         return np.power(10.0, log10_values)
+
+
+Carried = tuple[np.ndarray, ...]
+
+
+def _renormalised_backward(carried: Carried, step: Callable[[int, Carried], Carried],
+                           T: int) -> Iterator[tuple[int, float, Carried]]:
+    """Carry arrays back through time, k = T−1 … 0, with ``carried = step(k, carried)``.
+
+    Yields (k, log10 scale, unit arrays) for k = T, T−1, …, 0; the true carried value at k is
+    10**scale · unit. `step` must be linear in what it carries (a product of Jacobians, or a
+    backward pass), so after each step the arrays are rescaled to max |·| = 1 and the scale is
+    kept as a logarithm: no overflow or underflow however long the sequence. A value that becomes
+    exactly zero stays zero (scale −inf) for every earlier k; inf or NaN is passed on unscaled.
+    """
+    log_scale = 0.0
+    yield T, log_scale, carried
+    for k in range(T - 1, -1, -1):
+        if log_scale != -np.inf:
+            carried = step(k, carried)
+            s = max(float(np.max(np.abs(a))) for a in carried)
+            if s == 0:
+                log_scale = -np.inf
+            elif np.isfinite(s):
+                carried = tuple(a * (1.0 / s) for a in carried)
+                log_scale += float(np.log10(s))
+        yield k, log_scale, carried
 
 
 def rnn_jacobians(h, h0, Wh, activation: str = "tanh") -> np.ndarray:
@@ -75,25 +107,13 @@ def rnn_jacobians(h, h0, Wh, activation: str = "tanh") -> np.ndarray:
 def _log_products(jacobians: np.ndarray, ks: np.ndarray):
     """For each k in `ks` the product P_k = J_T ⋯ J_{k+1} as (log10 scale, unit-max matrix)."""
     T, H, _ = jacobians.shape
-    wanted = np.zeros(T + 1, dtype=bool)
-    wanted[ks] = True
+    slot = {int(k): i for i, k in enumerate(ks)}
     mats = np.empty((len(ks), H, H))
     logs = np.zeros(len(ks))
-    slot = {int(k): i for i, k in enumerate(ks)}
-    P = np.eye(H)
-    log_scale = 0.0
-    if wanted[T]:
-        mats[slot[T]] = P
     with np.errstate(all="ignore"):
-        for k in range(T - 1, -1, -1):
-            P = P @ jacobians[k]
-            s = np.max(np.abs(P))
-            if s > 0 and np.isfinite(s):
-                P *= 1.0 / s
-                log_scale += np.log10(s)
-            elif s == 0:
-                log_scale = -np.inf  # an exactly zero product stays zero for every earlier k
-            if wanted[k]:
+        steps = _renormalised_backward((np.eye(H),), lambda k, P: (P[0] @ jacobians[k],), T)
+        for k, log_scale, (P,) in steps:
+            if k in slot:
                 mats[slot[k]] = P
                 logs[slot[k]] = log_scale
     return logs, mats
@@ -109,10 +129,11 @@ def _check_ks(ks, T: int) -> np.ndarray:
 
 
 def jacobian_log10_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
-    """log10 ‖∂h_T/∂h_k‖ for k = 0 … T (length T + 1; the entry k = T is log10 ‖I‖).
+    """log10 ‖∂h_T/∂h_k‖ for k = 0 … T (length T + 1; the entry k = T is log10 ‖I‖). Chapter 4.
 
-    jacobians: (T, H, H) from ``rnn_jacobians``; ord: 2 (spectral norm) or "fro";
-    ks: optional integer steps to evaluate (default all 0 … T); the result then has len(ks).
+    jacobians: (T, H, H) from ``rnn_jacobians``
+    ord:       2 (spectral norm) or "fro"
+    ks:        (K,) integer steps to evaluate, or None for all 0 … T; the result then has len K
     One SVD per k is the expensive part, so the explorer asks for ~128 evenly spaced k.
     Entries are −inf where the product is exactly zero (e.g. all ReLUs off).
     """
@@ -131,51 +152,49 @@ def jacobian_log10_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
 
 
 def jacobian_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
-    """‖∂h_T/∂h_k‖ for k = 0 … T (or for `ks`); ``inf`` where the value exceeds float64's range."""
+    """‖∂h_T/∂h_k‖ for k = 0 … T (or for `ks`); ``inf`` where it exceeds float64. Chapter 4.
+
+    Arguments as ``jacobian_log10_norms``.
+    """
     return _exp10(jacobian_log10_norms(jacobians, ord, ks))
 
 
 def evenly_spaced_steps(T: int, max_points: int = 128) -> np.ndarray:
-    """At most max_points + 1 integer steps from 0 to T inclusive, evenly spaced."""
+    """At most max_points + 1 integer steps from 0 to T inclusive, evenly spaced. Chapter 4."""
     return np.unique(np.round(np.linspace(0, T, min(T, max_points) + 1)).astype(int))
 
 
 def loss_gradient_log10_norms(jacobians, dL_dhT) -> np.ndarray:
-    """log10 ‖∂L/∂h_k‖ for k = 0 … T when the loss L depends on h_T only.
+    """log10 ‖∂L/∂h_k‖ for k = 0 … T when the loss L depends on h_T only. Chapter 4.
 
+    jacobians: (T, H, H) from ``rnn_jacobians``
+    dL_dhT:    (H,) gradient of the loss with respect to h_T
     ∂L/∂h_k = ∂L/∂h_T · J_T ⋯ J_{k+1} (a row vector pushed back step by step: O(T H²), cheaper
-    than the full Jacobian products). dL_dhT: (H,).
+    than the full Jacobian products). Entries are −inf where the gradient is exactly zero.
     """
     J = np.asarray(jacobians, dtype=np.float64)
     g = as_float_array("dL_dhT", dL_dhT).astype(np.float64)
     check_shape("dL_dhT", g, (J.shape[1],), "H")
     T = J.shape[0]
     out = np.empty(T + 1)
-    log_scale = 0.0
-    with np.errstate(all="ignore", divide="ignore"):
-        out[T] = np.log10(np.linalg.norm(g))
-        for k in range(T - 1, -1, -1):
-            g = g @ J[k]
-            n = np.linalg.norm(g)
-            if n > 0 and np.isfinite(n):
-                g = g / n
-                log_scale += np.log10(n)
-                out[k] = log_scale
-            else:
-                out[k] = -np.inf if n == 0 else np.inf
-                if n == 0:
-                    out[:k] = -np.inf
-                    break
+    with np.errstate(all="ignore"):
+        for k, log_scale, (unit,) in _renormalised_backward((g,), lambda k, v: (v[0] @ J[k],), T):
+            out[k] = log_scale + np.log10(np.linalg.norm(unit))
     return out
 
 
 def gamma(activation: str) -> float:
-    """γ = sup |σ'|: 1 for tanh, relu, linear; 1/4 for the sigmoid."""
+    """γ = sup |σ'|: 1 for tanh, relu, linear; 1/4 for the sigmoid. Chapter 4."""
     return activation_gamma(activation)
 
 
 def pascanu_log10_bound(Wh, T: int, activation: str = "tanh") -> np.ndarray:
-    """log10 of the bound (λ₁ γ)^(T−k) for k = 0 … T, λ₁ the largest singular value of Wh."""
+    """log10 of the bound (λ₁ γ)^(T−k), k = 0 … T, λ₁ the largest singular value of Wh. Chapter 4.
+
+    Wh: (H, H) recurrent weights
+    T:  sequence length
+    activation: "tanh", "relu", "linear" or "sigmoid" (sets γ)
+    """
     return _log10_bound(singular_values(Wh)[0], gamma(activation), T)
 
 
@@ -186,7 +205,10 @@ def _log10_bound(lam1: float, g: float, T: int) -> np.ndarray:
 
 
 def pascanu_bound(Wh, T: int, activation: str = "tanh") -> np.ndarray:
-    """(λ₁ γ)^(T−k) for k = 0 … T (Pascanu et al. 2013); inf where it exceeds float64."""
+    """(λ₁ γ)^(T−k) for k = 0 … T (Pascanu et al. 2013); inf where it exceeds float64. Chapter 4.
+
+    Arguments as ``pascanu_log10_bound``.
+    """
     return _exp10(pascanu_log10_bound(Wh, T, activation))
 
 
@@ -212,9 +234,12 @@ class GradientFlow(NamedTuple):
 
 def rnn_gradient_flow(x, h0, Wx, Wh, b, activation: str = "tanh", ord: int | str = 2,
                       ks=None) -> GradientFlow:
-    """Forward one sequence and measure ‖∂h_T/∂h_k‖ for every k (or for `ks`), with the bound.
+    """Forward one sequence, measure ‖∂h_T/∂h_k‖ for every k (or `ks`) and the bound. Chapter 4.
 
-    x: (T, D) one input sequence; h0: (H,); Wx: (D, H); Wh: (H, H); b: (H,).
+    x:  (T, D) one input sequence
+    h0: (H,) initial state
+    Wx: (D, H), Wh: (H, H), b: (H,) the vanilla RNN's weights
+    activation, ord, ks: as ``rnn_forward`` and ``jacobian_log10_norms``
     The forward may overflow for large spectral radius × T with relu/linear: the states then hold
     inf/nan (no warning), and the norms are still reported, as inf where they exceed float64.
     """
@@ -241,11 +266,12 @@ def rnn_gradient_flow(x, h0, Wx, Wh, b, activation: str = "tanh", ord: int | str
 
 
 def lstm_cell_path_log10_norms(forget_gates) -> np.ndarray:
-    """log10 ‖∂c_T/∂c_k‖ along the LSTM's additive path only, k = 0 … T.
+    """log10 ‖∂c_T/∂c_k‖ along the LSTM's additive path only, k = 0 … T. Chapter 5.
 
     On that path ∂c_t/∂c_{t−1} = diag(f_t), so the product is diag(∏ f_t) and its spectral norm is
-    max_i ∏_{t=k+1}^{T} f_t[i]. forget_gates: (T, H) for one sequence, e.g.
-    ``cache.gates[:, n, H:2*H]`` of ``lstm_forward``.
+    max_i ∏_{t=k+1}^{T} f_t[i].
+
+    forget_gates: (T, H) for one sequence, e.g. ``cache.gates[:, n, H:2*H]`` of ``lstm_forward``
     """
     f = np.asarray(forget_gates, dtype=np.float64)
     if f.ndim != 2:
@@ -259,19 +285,21 @@ def lstm_cell_path_log10_norms(forget_gates) -> np.ndarray:
 
 def state_gradient_log10_norms(cell: str, x, h0, params: dict, u=None,
                                activation: str = "tanh") -> dict[str, np.ndarray]:
-    """log10 ‖∂L/∂h_k‖ (and ‖∂L/∂c_k‖ for the LSTM), k = 0 … T, for L = u · h_T.
+    """log10 ‖∂L/∂h_k‖ (and ‖∂L/∂c_k‖ for the LSTM), k = 0 … T, for L = u · h_T. Chapter 5.
 
     Works for every cell by running its *step* backward functions from ``rnnlab.layers``
     backwards through time. The backward pass is linear in the upstream gradient, so the carried
     gradient is renormalised after each step and its scale kept as a logarithm (no overflow).
 
-    cell: "rnn", "lstm" or "gru"; x: (T, D) one sequence; h0: (H,);
-    params: {"Wx", "Wh", "b"} (rnn, lstm) or {"Wx", "Wh", "bx", "bh"} (gru);
-    u: (H,) direction of the loss (default: all ones / √H).
+    cell:   "rnn", "lstm" or "gru"
+    x:      (T, D) one sequence
+    h0:     (H,) initial state
+    params: {"Wx", "Wh", "b"} (rnn, lstm) or {"Wx", "Wh", "bx", "bh"} (gru), shapes as in layers
+    u:      (H,) direction of the loss, or None for all ones / √H
+    activation: the vanilla RNN's σ (ignored by the gated cells)
     Returns {"h": (T+1,)} plus {"c": (T+1,)} for the LSTM.
     """
-    if cell not in ("rnn", "lstm", "gru"):
-        raise ValueError(f"cell must be 'rnn', 'lstm' or 'gru'; got {cell!r}")
+    check_choice("cell", cell, ("rnn", "lstm", "gru"))
     x = as_float_array("x", x)
     check_shape("x", x, (None, None), "T, D")
     T = x.shape[0]
@@ -298,34 +326,27 @@ def state_gradient_log10_norms(cell: str, x, h0, params: dict, u=None,
                 h, cache = layers.gru_step_forward(xt, h, params["Wx"], params["Wh"],
                                                    params["bx"], params["bh"])
             caches.append(cache)
-    dh = u[None].copy()
-    dc = np.zeros_like(dh)
+    def step(k: int, carried: Carried) -> Carried:
+        dh, dc = carried
+        if cell == "lstm":
+            _, dh, dc, *_ = layers.lstm_step_backward((dh, dc), caches[k])
+        else:
+            dh = layers.gru_step_backward(dh, caches[k])[1]
+        return dh, dc
+
     out_h = np.empty(T + 1)
     out_c = np.empty(T + 1)
-    log_scale = 0.0
-    out_h[T] = np.log10(np.linalg.norm(dh))
+    dh = u[None].copy()
+    dc = np.zeros_like(dh)
     if cell == "lstm":  # L reaches c_T through h_T = o_T ⊙ tanh(c_T)
         last = caches[-1]
-        o_T = last.gates[:, 3 * H:]
-        with np.errstate(divide="ignore"):
-            out_c[T] = np.log10(np.linalg.norm(dh * o_T * (1 - last.tanh_c ** 2)))
+        dc_T = dh * last.gates[:, 3 * H:] * (1 - last.tanh_c ** 2)
     with np.errstate(all="ignore"):
-        for k in range(T - 1, -1, -1):
-            cache = caches[k]
-            if cell == "lstm":
-                _, dh, dc, *_ = layers.lstm_step_backward((dh, dc), cache)
-            else:
-                dh = layers.gru_step_backward(dh, cache)[1]
-            s = max(np.max(np.abs(dh)), np.max(np.abs(dc)))
-            if s == 0:
-                out_h[:k + 1] = -np.inf
-                out_c[:k + 1] = -np.inf
-                break
-            dh = dh / s
-            dc = dc / s
-            log_scale += np.log10(s)
-            out_h[k] = log_scale + np.log10(np.linalg.norm(dh))
-            out_c[k] = log_scale + np.log10(np.linalg.norm(dc))
+        for k, log_scale, (dh_k, dc_k) in _renormalised_backward((dh, dc), step, T):
+            out_h[k] = log_scale + np.log10(np.linalg.norm(dh_k))
+            out_c[k] = log_scale + np.log10(np.linalg.norm(dc_k))
+        if cell == "lstm":
+            out_c[T] = np.log10(np.linalg.norm(dc_T))
     result = {"h": out_h}
     if cell == "lstm":
         result["c"] = out_c

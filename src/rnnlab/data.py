@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlab.validation import check_positive_int
+from rnnlab.validation import check_finite, check_positive, check_positive_int
 
 # --------------------------------------------------------------------------------------------
 # Characters
@@ -47,16 +47,23 @@ class CharVocab:
         return np.array([index[c] for c in text], dtype=np.int64)
 
     def decode(self, indices) -> str:
-        return "".join(self.chars[int(i)] for i in np.asarray(indices).ravel())
+        """int indices of any shape -> the string of their characters, in C order."""
+        return "".join(self.chars[i] for i in self._check_indices(indices).ravel())
 
     def one_hot(self, indices, dtype=np.float64) -> np.ndarray:
         """int indices of any shape S -> one-hot vectors (*S, V)."""
+        return np.eye(self.size, dtype=dtype)[self._check_indices(indices)]
+
+    def _check_indices(self, indices) -> np.ndarray:
         indices = np.asarray(indices)
+        if indices.size == 0:
+            return indices.astype(np.int64)  # [] is float64 to NumPy, and holds no bad index
         if indices.dtype.kind not in "iu":
             raise TypeError(f"indices must be integers; got dtype {indices.dtype}")
-        if indices.size and (indices.min() < 0 or indices.max() >= self.size):
-            raise ValueError(f"indices must lie in [0, V={self.size})")
-        return np.eye(self.size, dtype=dtype)[indices]
+        if n_outside := np.count_nonzero((indices < 0) | (indices >= self.size)):
+            raise ValueError(f"indices must lie in [0, V={self.size}); got {n_outside} outside "
+                             f"it (min {indices.min()}, max {indices.max()})")
+        return indices
 
 
 class HelloExample(NamedTuple):
@@ -66,7 +73,7 @@ class HelloExample(NamedTuple):
 
 
 def hello_example() -> HelloExample:
-    """The classic "hello" example: inputs h, e, l, l -> targets e, l, l, o (vocabulary h e l o).
+    """The classic "hello" example: inputs h, e, l, l -> targets e, l, l, o. Chapter 2.
 
     The vocabulary is kept in order of first appearance (h, e, l, o) as in Karpathy (2015).
     """
@@ -92,10 +99,19 @@ def load_corpus(name: str | None = None) -> str:
 
 
 def char_windows(encoded: np.ndarray, T: int, n: int, seed: int = 0):
-    """n random windows of T + 1 characters: inputs (n, T) and next-character targets (n, T)."""
+    """n random windows of T + 1 characters: inputs (n, T) and next-character targets (n, T).
+    Chapter 6.
+
+    encoded: (L,) integer character indices, L > T (e.g. ``CharVocab.encode(text)``)
+    T:       window length
+    n:       number of windows, drawn with `seed`
+    """
     encoded = np.asarray(encoded)
     T = check_positive_int("T", T)
     n = check_positive_int("n", n)
+    if encoded.dtype.kind not in "iu":
+        raise TypeError(f"encoded must hold integer character indices (CharVocab.encode); got "
+                        f"dtype {encoded.dtype}")
     if encoded.ndim != 1 or len(encoded) < T + 1:
         raise ValueError(f"encoded must be a 1-D index array longer than T={T}; got shape "
                          f"{encoded.shape}")
@@ -111,13 +127,15 @@ def char_windows(encoded: np.ndarray, T: int, n: int, seed: int = 0):
 
 def sine_wave(n_sequences: int = 32, T: int = 50, seed: int = 0, noise: float = 0.0,
               dt: float = 0.2):
-    """Next-step prediction of sine waves with random frequency and phase.
+    """Next-step prediction of sine waves with random frequency and phase. Chapter 2.
 
     x_t = sin(ω t dt + φ) (+ noise), target_t = x_{t+1} (noise-free); ω ~ U(0.5, 1.5), φ ~ U(0, 2π).
     Returns x: (N, T, 1) and targets: (N, T, 1).
     """
     N = check_positive_int("n_sequences", n_sequences)
     T = check_positive_int("T", T)
+    noise = check_finite("noise", noise, minimum=0.0)
+    dt = check_positive("dt", dt)
     rng = np.random.default_rng(seed)
     omega = rng.uniform(0.5, 1.5, size=(N, 1))
     phi = rng.uniform(0, 2 * np.pi, size=(N, 1))
@@ -146,13 +164,25 @@ def load_series(name: str) -> dict[str, np.ndarray]:
 
 
 def make_windows(series, T: int, horizon: int = 1):
-    """Sliding windows over a 1-D series: x (n, T, 1) and the value `horizon` steps later (n, 1)."""
+    """Sliding windows over a 1-D series: x (n, T, 1) and the value `horizon` steps later (n, 1).
+    Chapter 6.
+
+    series:  (L,) finite values, L >= T + horizon (fill or drop the gaps of a shipped series
+             first: the CO₂ record has missing months, stored as NaN)
+    T:       window length
+    horizon: how many steps after a window's last value its target lies
+    """
     series = np.asarray(series, dtype=np.float64)
     T = check_positive_int("T", T)
     horizon = check_positive_int("horizon", horizon)
     if series.ndim != 1 or len(series) < T + horizon:
         raise ValueError(f"series must be 1-D with at least T + horizon = {T + horizon} values; "
                          f"got shape {series.shape}")
+    if n_missing := np.count_nonzero(~np.isfinite(series)):
+        first = int(np.argmax(~np.isfinite(series)))
+        raise ValueError(f"series contains {n_missing} NaN or inf values (the first at index "
+                         f"{first}); fill the gaps (e.g. interpolate) or drop them before "
+                         "making windows")
     n = len(series) - T - horizon + 1
     idx = np.arange(T)[None, :] + np.arange(n)[:, None]
     return series[idx][..., None], series[idx[:, -1] + horizon][:, None]
@@ -170,7 +200,7 @@ class AddingProblem(NamedTuple):
 
 
 def adding_problem(n: int, T: int, seed: int = 0, variable_length: bool = False) -> AddingProblem:
-    """The adding problem of Hochreiter & Schmidhuber (1997), Experiment 4.
+    """The adding problem of Hochreiter & Schmidhuber (1997), Experiment 4. Chapters 4, 5.
 
     Each step is a pair (value, marker). Values are uniform in [−1, 1]. Exactly two steps are
     marked with 1: one among the first ten, one among the first T/2 − 1 (distinct). The first and
@@ -217,7 +247,7 @@ class CopyTask(NamedTuple):
 
 
 def copy_task(n: int, T: int, n_symbols: int = 8, length: int = 5, seed: int = 0) -> CopyTask:
-    """The copy (memory) task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016).
+    """The copy (memory) task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016). Chapter 5.
 
     A sequence of `length` random symbols from {1 … K}, then T − 1 blanks and a delimiter, then
     `length` blanks during which the model must output the symbols in order. Only those last
@@ -241,17 +271,22 @@ def copy_task(n: int, T: int, n_symbols: int = 8, length: int = 5, seed: int = 0
 
 
 def pad_sequences(sequences, value: float = 0.0):
-    """Pad a list of (T_i, D) arrays to one batch.
+    """Pad a list of (T_i, D) arrays to one batch. Chapter 2.
 
     Returns x: (N, T_max, D), mask: (N, T_max) with 1 on real steps, lengths: (N,).
     """
     if len(sequences) == 0:
         raise ValueError("sequences must not be empty")
     arrs = [np.asarray(s, dtype=np.float64) for s in sequences]
+    D = arrs[0].shape[1] if arrs[0].ndim == 2 else None
     for i, a in enumerate(arrs):
-        if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] != arrs[0].shape[1]:
-            raise ValueError(f"sequences[{i}] must have shape (T_i >= 1, D={arrs[0].shape[1]}); "
-                             f"got {a.shape}")
+        if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] != D:
+            expected = "D" if D is None else f"D={D}"
+            hint = " (a 1-D sequence of scalars is s[:, None])" if a.ndim == 1 else ""
+            raise ValueError(f"sequences[{i}] must have shape (T_i >= 1, {expected}); got "
+                             f"{a.shape}{hint}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"sequences[{i}] contains NaN or inf")
     lengths = np.array([len(a) for a in arrs], dtype=np.int64)
     x = np.full((len(arrs), lengths.max(), arrs[0].shape[1]), value)
     mask = np.zeros((len(arrs), lengths.max()))

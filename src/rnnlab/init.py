@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.validation import as_float_array, check_positive, check_positive_int
-
-
-def _square(name: str, W) -> np.ndarray:
-    W = as_float_array(name, W)
-    if W.ndim != 2 or W.shape[0] != W.shape[1]:
-        raise ValueError(f"{name} must be a square matrix (H, H); got shape {W.shape}")
-    return W
+from rnnlab.validation import as_float_array, check_positive, check_positive_int, check_square
 
 
 def spectral_radius(W) -> float:
-    """ρ(W) = max |λ_i(W)| of a square matrix W: (H, H)."""
-    W = _square("W", W)
+    """ρ(W) = max |λ_i(W)|, the largest eigenvalue modulus. Chapter 4.
+
+    W: (H, H) square matrix
+    """
+    W = check_square("W", W)
     return float(np.max(np.abs(np.linalg.eigvals(W))))
 
 
 def largest_singular_value(W) -> float:
-    """σ_max(W) = ‖W‖₂, the most one multiplication by W can stretch a vector. W: (D, H)."""
+    """σ_max(W) = ‖W‖₂, the most one multiplication by W can stretch a vector. Chapter 4.
+
+    W: (D, H) matrix
+    """
     W = as_float_array("W", W)
     if W.ndim != 2:
         raise ValueError(f"W must be a matrix; got shape {W.shape}")
@@ -35,8 +34,12 @@ def largest_singular_value(W) -> float:
 
 
 def scale_to_spectral_radius(W, rho: float) -> np.ndarray:
-    """Return W rescaled so that its spectral radius is exactly `rho` (> 0). W: (H, H)."""
-    W = _square("W", W)
+    """Return W rescaled so that its spectral radius is exactly `rho`. Chapter 4.
+
+    W:   (H, H) square matrix with a nonzero spectral radius
+    rho: the spectral radius wanted, > 0
+    """
+    W = check_square("W", W)
     rho = check_positive("rho", rho)
     current = spectral_radius(W)
     if current == 0:
@@ -50,7 +53,10 @@ def _rng(seed) -> np.random.Generator:
 
 def orthogonal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
                gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """A (semi-)orthogonal matrix of `shape` (Saxe et al. 2014), times `gain`.
+    """A (semi-)orthogonal matrix of `shape` (Saxe et al. 2014), times `gain`. Chapter 4.
+
+    shape: (rows, cols)
+    seed:  an int or a np.random.Generator
 
     For a square matrix all singular values equal `gain`, so spectral radius = σ_max = gain.
     """
@@ -66,9 +72,10 @@ def orthogonal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
 
 def xavier_uniform(shape: tuple[int, int], seed: int | np.random.Generator = 0,
                    gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """Glorot & Bengio (2010): U(−a, a), a = gain·√(6 / (fan_in + fan_out)).
+    """Glorot & Bengio (2010): U(−a, a), a = gain·√(6 / (fan_in + fan_out)). Chapter 6.
 
-    shape: (fan_in, fan_out).
+    shape: (fan_in, fan_out)
+    seed:  an int or a np.random.Generator
     """
     fan_in = check_positive_int("shape[0]", shape[0])
     fan_out = check_positive_int("shape[1]", shape[1])
@@ -78,7 +85,11 @@ def xavier_uniform(shape: tuple[int, int], seed: int | np.random.Generator = 0,
 
 def xavier_normal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
                   gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """Glorot & Bengio (2010): N(0, s²) with s = gain·√(2 / (fan_in + fan_out))."""
+    """Glorot & Bengio (2010): N(0, s²) with s = gain·√(2 / (fan_in + fan_out)). Chapter 6.
+
+    shape: (fan_in, fan_out)
+    seed:  an int or a np.random.Generator
+    """
     fan_in = check_positive_int("shape[0]", shape[0])
     fan_out = check_positive_int("shape[1]", shape[1])
     s = gain * np.sqrt(2.0 / (fan_in + fan_out))
@@ -87,7 +98,11 @@ def xavier_normal(shape: tuple[int, int], seed: int | np.random.Generator = 0,
 
 def recurrent_matrix(H: int, rho: float, seed: int | np.random.Generator = 0,
                      kind: str = "gaussian", dtype=np.float64) -> np.ndarray:
-    """A recurrent weight matrix Wh: (H, H) with spectral radius exactly `rho`.
+    """A recurrent weight matrix Wh: (H, H) with spectral radius exactly `rho`. Chapter 4.
+
+    H:    hidden size
+    rho:  the spectral radius, > 0
+    seed: an int or a np.random.Generator
 
     kind="gaussian": i.i.d. normal entries, rescaled (σ_max is then about 2ρ);
     kind="orthogonal": ρ times an orthogonal matrix (σ_max = ρ).

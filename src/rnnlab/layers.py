@@ -8,71 +8,92 @@ Conventions (the contract every chapter, widget and assignment relies on):
   x_t: (N, D), Wx: (D, H), Wh: (H, H). In the book's column-vector notation this is
   ``h_t = σ(W_xh x_t + W_hh h_{t-1} + b_h)`` with ``W_xh = Wx.T`` and ``W_hh = Wh.T``.
 * Every ``*_forward`` returns ``(out, cache)``; every ``*_backward(dout, cache)`` returns the
-  gradients in the order of the forward's arguments.
+  gradients in the order of the forward's arguments, always the same number of them.
+* A cache holds its own copies of what the backward pass needs: changing the arrays you passed
+  in, or the arrays you got back, never changes a later backward pass.
 * float64 by default; float32 is accepted and preserved. All arrays of one call share a dtype.
 
-The sequence functions are vectorised versions of the step functions (the input projection of all
-steps is one matmul, the weight gradients are one matmul after the loop); ``tests/test_layers.py``
-proves them equal to a loop over the step functions.
+How to read this file: the *step* functions (``rnn_step_forward`` …) are the maths of one time
+step, written plainly; that is what the chapters print. The *sequence* functions
+(``rnn_forward`` …) compute the same thing for all T steps and are where the speed is: the input
+projection of all steps is one matmul, element-wise work that does not depend on the recurrence
+runs over the whole sequence at once, and the weight gradients are one matmul after the loop.
+``tests/test_layers.py`` proves every sequence function equal to a loop over the step function.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import NamedTuple
 
 import numpy as np
 
-from rnnlab.activations import activation_fn, activation_grad
+from rnnlab.activations import activation_fn, activation_grad, check_activation, sigmoid
 from rnnlab.validation import (
     as_float_array,
-    check_activation,
     check_mask,
-    check_nonempty_time,
+    check_nonempty_batch,
+    check_sequence,
     check_shape,
 )
 
 # --------------------------------------------------------------------------------------------
-# Validation shared by the cells
+# Argument checks, once at the public boundary (the loops below are free of checks)
 # --------------------------------------------------------------------------------------------
 
+_CELL_NAMES = {1: "a vanilla RNN", 3: "a GRU", 4: "an LSTM"}  # by number of gate blocks
 
-def _check_weights(D: int, Wx, Wh, gates: int, dtype):
-    """Wx: (D, gates·H) and Wh: (H, gates·H); returns them and H."""
-    Wx = as_float_array("Wx", Wx, dtype)
-    check_shape("Wx", Wx, (D, None), "D, G*H")
-    if Wx.shape[1] % gates:
-        raise ValueError(f"Wx must have shape (D={D}, {gates}*H); got {Wx.shape}, whose second "
-                         f"axis is not a multiple of {gates}")
-    H = Wx.shape[1] // gates
-    Wh = as_float_array("Wh", Wh, dtype)
-    check_shape("Wh", Wh, (H, gates * H), f"H, {gates}*H" if gates > 1 else "H, H")
-    return Wx, Wh, H
+
+def _check_weights(x: np.ndarray, h, Wx, Wh, gates: int, h_name: str):
+    """Check Wx: (D, G·H), Wh: (H, G·H) and h: (N, H) against x: (N, [T,] D); returns them.
+
+    H is what most of Wh, h and Wx agree on, so that the message blames the one that disagrees
+    (an LSTM given a GRU's weights gets "Wh must have shape (H=…, 4*H=…)", not a wrong H).
+    """
+    G = gates
+    Wx = as_float_array("Wx", Wx, x.dtype)
+    Wh = as_float_array("Wh", Wh, x.dtype)
+    h = as_float_array(h_name, h, x.dtype)
+    check_shape("Wx", Wx, (None, None), f"D, {G}*H" if G > 1 else "D, H")
+    check_shape("Wh", Wh, (None, None), f"H, {G}*H" if G > 1 else "H, H")
+    check_shape(h_name, h, (None, None), "N, H")
+    votes = [Wh.shape[0], h.shape[1]] + ([Wx.shape[1] // G] if Wx.shape[1] % G == 0 else [])
+    H = Counter(votes).most_common(1)[0][0]
+    axis = f"{G}*H" if G > 1 else "H"
+    if Wh.shape != (H, G * H):
+        hint = ""
+        if Wh.shape[1] % Wh.shape[0] == 0 and Wh.shape[1] // Wh.shape[0] in _CELL_NAMES:
+            k = Wh.shape[1] // Wh.shape[0]
+            hint = (f" (that is the shape of the Wh of {_CELL_NAMES[k]}, with {k} gate block"
+                    f"{'s' if k > 1 else ''}; {_CELL_NAMES[G]} needs {G})")
+        raise ValueError(f"Wh must have shape (H={H}, {axis}={G * H}); got {Wh.shape}{hint}")
+    check_shape("Wx", Wx, (x.shape[-1], G * H), f"D, {axis}")
+    check_shape(h_name, h, (x.shape[0], H), "N, H")
+    return Wx, Wh, h
 
 
 def _check_step(x, h_prev, Wx, Wh, gates: int):
     x = as_float_array("x", x)
     check_shape("x", x, (None, None), "N, D")
-    N, D = x.shape
-    Wx, Wh, H = _check_weights(D, Wx, Wh, gates, x.dtype)
-    h_prev = as_float_array("h_prev", h_prev, x.dtype)
-    check_shape("h_prev", h_prev, (N, H), "N, H")
+    Wx, Wh, h_prev = _check_weights(x, h_prev, Wx, Wh, gates, "h_prev")
     return x, h_prev, Wx, Wh
 
 
 def _check_sequence(x, h0, Wx, Wh, gates: int):
-    x = as_float_array("x", x)
-    check_shape("x", x, (None, None, None), "N, T, D")
-    check_nonempty_time("x", x)
-    N, _, D = x.shape
-    Wx, Wh, H = _check_weights(D, Wx, Wh, gates, x.dtype)
-    h0 = as_float_array("h0", h0, x.dtype)
-    check_shape("h0", h0, (N, H), "N, H")
+    x = check_sequence("x", x)
+    h0_arr = np.asarray(h0)
+    if h0_arr.ndim == 2 and h0_arr.shape[0] != x.shape[0] and h0_arr.shape[0] == x.shape[1]:
+        # Either x is time-major or h0 has the wrong batch size: name both, x first.
+        raise ValueError(f"x must be batch-first, (N, T, D) with N = {h0_arr.shape[0]} like h0, "
+                         f"or h0 must have shape (N={x.shape[0]}, H); got x {x.shape} and h0 "
+                         f"{h0_arr.shape}. If x is time-major (T, N, D), pass x.swapaxes(0, 1)")
+    Wx, Wh, h0 = _check_weights(x, h0, Wx, Wh, gates, "h0")
     return x, h0, Wx, Wh
 
 
-def _check_bias(name: str, b, size: int, dtype, gates: int = 1) -> np.ndarray:
+def _check_bias(name: str, b, H: int, dtype, gates: int = 1) -> np.ndarray:
     b = as_float_array(name, b, dtype)
-    check_shape(name, b, (size,), "H" if gates == 1 else f"{gates}*H")
+    check_shape(name, b, (gates * H,), f"{gates}*H" if gates > 1 else "H")
     return b
 
 
@@ -84,39 +105,69 @@ def _check_dout(name: str, dout, shape, dtype) -> np.ndarray:
     return dout
 
 
+def _check_cache(cache, kind: type, forward: str) -> None:
+    if not isinstance(cache, kind):
+        raise TypeError(f"cache must be the {kind.__name__} returned by {forward}; got "
+                        f"{type(cache).__name__}")
+
+
 def _time_major(a: np.ndarray) -> np.ndarray:
-    """(N, T, ...) -> a contiguous *copy* (T, N, ...), so that a[t] is one contiguous block.
+    """(N, T, ...) -> (T, N, ...) as a contiguous *copy*, so that a[t] is one contiguous block.
 
     Always a copy: the caches must not alias the caller's arrays, and the backward passes
-    overwrite these buffers in place.
+    overwrite these buffers in place. The swap is its own inverse (see ``_batch_major``).
     """
     return np.array(a.swapaxes(0, 1), order="C", copy=True)
 
 
 def _batch_major(a: np.ndarray) -> np.ndarray:
-    """(T, N, ...) -> a contiguous copy (N, T, ...): the caller may modify it freely."""
-    return np.array(a.swapaxes(0, 1), order="C", copy=True)
+    """(T, N, ...) -> (N, T, ...) as a contiguous copy: the caller may modify it freely."""
+    return _time_major(a)
+
+
+def _sum_over_time(xs: np.ndarray, h0: np.ndarray, hs: np.ndarray, dxa: np.ndarray,
+                   dha: np.ndarray, Wx: np.ndarray):
+    """The gradients that sum over time, each one matmul over all T·N rows at once.
+
+    xs: (T, N, D) inputs; h0: (N, H); hs: (T, N, H) states h_1 … h_T;
+    dxa: (T, N, G·H) gradient of the input-side pre-activations x_t Wx (+ bias);
+    dha: (T, N, G·H) gradient of the recurrent pre-activations h_{t−1} Wh (+ bias) — the same
+    array as dxa for the RNN and the LSTM.
+    Returns dx: (N, T, D), dWx = Σ_t x_tᵀ dxa_t, dWh = Σ_t h_{t−1}ᵀ dha_t.
+    """
+    T, N, D = xs.shape
+    H, GH = h0.shape[1], dxa.shape[2]
+    dxa2 = dxa.reshape(T * N, GH)
+    dWx = xs.reshape(T * N, D).T @ dxa2
+    # h_{t−1} is h0 at t = 1 and hs[t − 2] after it: two matmuls instead of a concatenated copy
+    dWh = h0.T @ dha[0] + hs[:-1].reshape((T - 1) * N, H).T @ dha[1:].reshape((T - 1) * N, GH)
+    dx = (dxa2 @ Wx.T).reshape(T, N, D).swapaxes(0, 1)
+    return dx, dWx, dWh
 
 
 # --------------------------------------------------------------------------------------------
-# Vanilla RNN (Elman 1990)
+# Vanilla RNN (Elman 1990). Chapters 2 and 3.
 # --------------------------------------------------------------------------------------------
 
 
 class RNNStepCache(NamedTuple):
-    x: np.ndarray
-    h_prev: np.ndarray
-    Wx: np.ndarray
-    Wh: np.ndarray
-    h: np.ndarray
+    x: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    Wx: np.ndarray  # (D, H)
+    Wh: np.ndarray  # (H, H)
+    h: np.ndarray  # (N, H)
     activation: str
 
 
 def rnn_step_forward(x, h_prev, Wx, Wh, b, activation: str = "tanh"):
-    """One time step of a vanilla (Elman) RNN.
+    """One time step of a vanilla (Elman) RNN: h = σ(x Wx + h_prev Wh + b). Chapter 2.
 
-    x: (N, D) input at this step; h_prev: (N, H); Wx: (D, H); Wh: (H, H); b: (H,).
-    activation: "tanh" (default), "relu", "linear" or "sigmoid".
+    x:      (N, D) input at this step
+    h_prev: (N, H) previous hidden state
+    Wx:     (D, H) input-to-hidden weights
+    Wh:     (H, H) hidden-to-hidden weights
+    b:      (H,)   bias
+    activation: "tanh" (default), "relu", "linear" or "sigmoid"
     Returns h: (N, H) and the cache for ``rnn_step_backward``.
     """
     x, h_prev, Wx, Wh = _check_step(x, h_prev, Wx, Wh, gates=1)
@@ -124,15 +175,19 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b, activation: str = "tanh"):
     check_activation(activation)
     # h_t = σ(x_t Wx + h_{t-1} Wh + b)
     h = activation_fn(activation)(x @ Wx + h_prev @ Wh + b)
-    return h, RNNStepCache(x, h_prev, Wx, Wh, h, activation)
+    # The cache keeps copies: the caller may reuse x or update the weights before backward.
+    cache = RNNStepCache(x.copy(), h_prev.copy(), Wx.copy(), Wh.copy(), h, activation)
+    return h.copy(), cache
 
 
 def rnn_step_backward(dh, cache: RNNStepCache):
-    """Backward pass of ``rnn_step_forward``.
+    """Backward pass of ``rnn_step_forward``. Chapter 3.
 
-    dh: (N, H) upstream gradient ∂L/∂h_t (total: from the output at t and from step t+1).
+    dh:    (N, H) upstream gradient ∂L/∂h_t (total: from the output at t and from step t+1)
+    cache: the RNNStepCache from rnn_step_forward
     Returns dx: (N, D), dh_prev: (N, H), dWx: (D, H), dWh: (H, H), db: (H,).
     """
+    _check_cache(cache, RNNStepCache, "rnn_step_forward")
     x, h_prev, Wx, Wh, h, activation = cache
     dh = _check_dout("dh", dh, h.shape, h.dtype)
     da = dh * activation_grad(activation)(h)  # ∂L/∂a_t, a_t the pre-activation
@@ -142,16 +197,21 @@ def rnn_step_backward(dh, cache: RNNStepCache):
 class RNNCache(NamedTuple):
     x: np.ndarray  # (T, N, D) time-major copy of the input
     h0: np.ndarray  # (N, H)
-    Wx: np.ndarray
-    Wh: np.ndarray
+    Wx: np.ndarray  # (D, H)
+    Wh: np.ndarray  # (H, H)
     h: np.ndarray  # (T, N, H) time-major hidden states h_1 … h_T
     activation: str
 
 
 def rnn_forward(x, h0, Wx, Wh, b, activation: str = "tanh"):
-    """Run a vanilla RNN over a whole sequence.
+    """Run a vanilla RNN over a whole sequence. Chapter 2.
 
-    x: (N, T, D); h0: (N, H); Wx: (D, H); Wh: (H, H); b: (H,).
+    x:  (N, T, D) inputs
+    h0: (N, H) initial hidden state
+    Wx: (D, H) input-to-hidden weights
+    Wh: (H, H) hidden-to-hidden weights
+    b:  (H,) bias
+    activation: "tanh" (default), "relu", "linear" or "sigmoid"
     Returns h: (N, T, H), the hidden states h_1 … h_T, and the cache for ``rnn_backward``.
     """
     x, h0, Wx, Wh = _check_sequence(x, h0, Wx, Wh, gates=1)
@@ -169,19 +229,20 @@ def rnn_forward(x, h0, Wx, Wh, b, activation: str = "tanh"):
         a += h @ Wh
         h = act(a) if activation != "tanh" else np.tanh(a, out=a)
         hs[t] = h
-    return _batch_major(hs), RNNCache(xs, h0, Wx, Wh, hs, activation)
+    return _batch_major(hs), RNNCache(xs, h0.copy(), Wx.copy(), Wh.copy(), hs, activation)
 
 
 def rnn_backward(dh, cache: RNNCache):
-    """Backpropagation through time for ``rnn_forward``.
+    """Backpropagation through time for ``rnn_forward``. Chapter 3.
 
-    dh: (N, T, H) upstream gradients ∂L/∂h_t coming from the outputs at every step (immediate,
-    not yet including the path through later steps, which this function adds).
+    dh:    (N, T, H) upstream gradients ∂L/∂h_t from the outputs at every step (immediate, not
+           yet including the path through later steps, which this function adds)
+    cache: the RNNCache from rnn_forward
     Returns dx: (N, T, D), dh0: (N, H), dWx: (D, H), dWh: (H, H), db: (H,).
     """
+    _check_cache(cache, RNNCache, "rnn_forward")
     xs, h0, Wx, Wh, hs, activation = cache
     T, N, H = hs.shape
-    D = xs.shape[2]
     dh = _check_dout("dh", dh, (N, T, H), hs.dtype)
     grad = activation_grad(activation)
     da = _time_major(dh)  # becomes ∂L/∂a_t in place
@@ -192,88 +253,178 @@ def rnn_backward(dh, cache: RNNCache):
         d += carry  # total derivative ∂L/∂h_t
         d *= grad(hs[t])
         carry = d @ WhT
-    # The weight gradients sum over time: one matmul each after the loop.
-    da2 = da.reshape(T * N, H)
-    h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * N, H)
-    dWx = xs.reshape(T * N, D).T @ da2
-    dWh = h_prev.T @ da2
-    db = da2.sum(axis=0)
-    dx = (da2 @ Wx.T).reshape(T, N, D).swapaxes(0, 1)
-    return dx, carry, dWx, dWh, db
+    dh0 = carry  # what flows out of step 1 is ∂L/∂h_0
+    dx, dWx, dWh = _sum_over_time(xs, h0, hs, da, da, Wx)
+    return dx, dh0, dWx, dWh, da.sum(axis=(0, 1))
 
 
 # --------------------------------------------------------------------------------------------
-# LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000)
+# LSTM (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000). Chapter 5.
 # --------------------------------------------------------------------------------------------
-
-
-def _split4(a: np.ndarray, H: int):
-    return a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
-
-
-def _sigmoid_(a: np.ndarray) -> np.ndarray:
-    """In place a ← σ(a) = 1 / (1 + e^(−a)); returns a.
-
-    One exp per entry: NumPy's exp is about twice as fast as its tanh. For a ≲ −88 (float32) the
-    exp overflows to inf and σ = 0 exactly; callers run inside np.errstate(over="ignore").
-    """
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    a += 1
-    return np.reciprocal(a, out=a)
-
-
-def _lstm_gates(a: np.ndarray, H: int) -> np.ndarray:
-    """Apply σ to the i, f, o blocks and tanh to the g block of a: (..., 4H), in place."""
-    # tanh(x) = 2σ(2x) − 1, so one σ pass over all 4H columns serves every gate.
-    g = a[..., 2 * H:3 * H]
-    g *= 2
-    _sigmoid_(a)
-    g *= 2
-    g -= 1
-    return a
 
 
 class LSTMStepCache(NamedTuple):
-    x: np.ndarray
-    h_prev: np.ndarray
-    c_prev: np.ndarray
-    Wx: np.ndarray
-    Wh: np.ndarray
+    x: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    c_prev: np.ndarray  # (N, H)
+    Wx: np.ndarray  # (D, 4H)
+    Wh: np.ndarray  # (H, 4H)
     gates: np.ndarray  # (N, 4H): i, f, g, o after their nonlinearities
-    c: np.ndarray
-    tanh_c: np.ndarray
+    c: np.ndarray  # (N, H)
+    tanh_c: np.ndarray  # (N, H)
 
 
 def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
-    """One time step of an LSTM, gate order i, f, g, o (PyTorch's).
+    """One time step of an LSTM, gate order i, f, g, o (PyTorch's). Chapter 5.
 
-    x: (N, D); h_prev, c_prev: (N, H); Wx: (D, 4H); Wh: (H, 4H); b: (4H,).
+    x:      (N, D) input at this step
+    h_prev: (N, H) previous hidden state
+    c_prev: (N, H) previous cell state
+    Wx:     (D, 4H) input weights of the four gates
+    Wh:     (H, 4H) recurrent weights of the four gates
+    b:      (4H,) biases of the four gates
         i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o) with a = x Wx + h_prev Wh + b
         c = f ⊙ c_prev + i ⊙ g,   h = o ⊙ tanh(c)
     Returns ((h, c), cache) with h, c: (N, H).
     """
     x, h_prev, Wx, Wh = _check_step(x, h_prev, Wx, Wh, gates=4)
     H = Wh.shape[0]
-    b = _check_bias("b", b, 4 * H, x.dtype, 4)
+    b = _check_bias("b", b, H, x.dtype, gates=4)
     c_prev = as_float_array("c_prev", c_prev, x.dtype)
     check_shape("c_prev", c_prev, h_prev.shape, "N, H")
-    with np.errstate(over="ignore"):
-        gates = _lstm_gates(x @ Wx + h_prev @ Wh + b, H)
-    i, f, g, o = _split4(gates, H)
+    a = x @ Wx + h_prev @ Wh + b  # (N, 4H): the pre-activations of all four gates
+    i = sigmoid(a[:, :H])  # input gate: how much of g to write
+    f = sigmoid(a[:, H:2 * H])  # forget gate: how much of c_prev to keep
+    g = np.tanh(a[:, 2 * H:3 * H])  # candidate values
+    o = sigmoid(a[:, 3 * H:])  # output gate: how much of the cell to show
     c = f * c_prev + i * g
     tanh_c = np.tanh(c)
     h = o * tanh_c
-    return (h, c), LSTMStepCache(x, h_prev, c_prev, Wx, Wh, gates, c, tanh_c)
+    gates = np.concatenate([i, f, g, o], axis=1)
+    cache = LSTMStepCache(x.copy(), h_prev.copy(), c_prev.copy(), Wx.copy(), Wh.copy(), gates,
+                          c.copy(), tanh_c)
+    return (h, c), cache
 
 
-def _lstm_step_back(dh, dc, gates, c_prev, tanh_c, H, out):
-    """∂L/∂a (N, 4H) into `out`, and ∂L/∂c_prev, from the total dh and dc at this step.
+def lstm_step_backward(dout, cache: LSTMStepCache):
+    """Backward pass of ``lstm_step_forward``. Chapter 5.
 
-    Written with in-place products to keep temporaries few (this is the hot loop of the LSTM).
+    dout:  (dh, dc), each (N, H): the total upstream gradients of h and c (dc may be None: zero)
+    cache: the LSTMStepCache from lstm_step_forward
+    Returns dx: (N, D), dh_prev: (N, H), dc_prev: (N, H), dWx: (D, 4H), dWh: (H, 4H), db: (4H,).
     """
-    i, f, g, o = _split4(gates, H)
-    di, df, dg, do = _split4(out, H)
+    _check_cache(cache, LSTMStepCache, "lstm_step_forward")
+    x, h_prev, c_prev, Wx, Wh, gates, c, tanh_c = cache
+    dh, dc = _unpack_pair("dout", dout)
+    dh = _check_dout("dh", dh, c.shape, c.dtype)
+    dc = np.zeros_like(c) if dc is None else _check_dout("dc", dc, c.shape, c.dtype)
+    H = c.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    dc = dc + dh * o * (1 - tanh_c ** 2)  # c_t reaches the loss directly and through h_t
+    da_i = dc * g * i * (1 - i)  # σ'(a) = σ (1 − σ)
+    da_f = dc * c_prev * f * (1 - f)
+    da_g = dc * i * (1 - g ** 2)  # tanh'(a) = 1 − tanh²
+    da_o = dh * tanh_c * o * (1 - o)
+    da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)  # (N, 4H), gate order i, f, g, o
+    dc_prev = dc * f  # ∂c_t/∂c_{t−1} = diag(f_t): the additive path
+    return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+# Chapter 5 of rnnlab 1.x printed the backward step under this name; it now shows the plain maths.
+_lstm_step_back = lstm_step_backward
+
+
+def _unpack_pair(name: str, dout):
+    if not isinstance(dout, tuple | list) or len(dout) != 2:
+        raise TypeError(f"{name} must be a pair (dh, dc) of (N, H) arrays; "
+                        f"got {type(dout).__name__}")
+    return dout
+
+
+class LSTMCache(NamedTuple):
+    x: np.ndarray  # (T, N, D) time-major copy of the input
+    h0: np.ndarray  # (N, H)
+    c0: np.ndarray  # (N, H), zeros when lstm_forward was given none
+    Wx: np.ndarray  # (D, 4H)
+    Wh: np.ndarray  # (H, 4H)
+    gates: np.ndarray  # (T, N, 4H): i, f, g, o after their nonlinearities
+    c: np.ndarray  # (T, N, H) cell states c_1 … c_T
+    tanh_c: np.ndarray  # (T, N, H)
+    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T
+
+
+def _exp_sigmoid_scale(H: int, dtype) -> np.ndarray:
+    """Column scale (4H,) that turns the LSTM pre-activations a into −a (i, f, o) and −2a (g).
+
+    Speed only (used by lstm_forward): with the weights scaled by it, one pass of
+    1 / (1 + exp(·)) over all 4H columns gives σ(a) for i, f, o and σ(2a) for g, and
+    tanh(a) = 2σ(2a) − 1. One exp pass replaces three σ and one tanh call per step (NumPy's tanh
+    is about twice as slow as its exp in float64), and the sign and the factor 2 are applied to
+    the small weight matrices once instead of to the activations at every step.
+    """
+    scale = np.full(4 * H, -1.0, dtype=dtype)
+    scale[2 * H:3 * H] = -2.0
+    return scale
+
+
+def lstm_forward(x, h0, Wx, Wh, b, c0=None):
+    """Run an LSTM over a whole sequence (gate order i, f, g, o). Chapter 5.
+
+    x:  (N, T, D) inputs
+    h0: (N, H) initial hidden state
+    Wx: (D, 4H) input weights of the four gates
+    Wh: (H, 4H) recurrent weights of the four gates
+    b:  (4H,) biases of the four gates
+    c0: (N, H) initial cell state, or None for zeros
+    Returns h: (N, T, H) and the cache for ``lstm_backward``. The cell states are in
+    ``cache.c`` (time-major, (T, N, H)); ``final_state(cache)`` gives the last (h, c).
+    """
+    x, h0, Wx, Wh = _check_sequence(x, h0, Wx, Wh, gates=4)
+    H = Wh.shape[0]
+    b = _check_bias("b", b, H, x.dtype, gates=4)
+    if c0 is None:
+        c0 = np.zeros_like(h0)
+    else:
+        c0 = as_float_array("c0", c0, x.dtype)
+        check_shape("c0", c0, h0.shape, "N, H")
+    xs = _time_major(x)
+    T, N, D = xs.shape
+    # Speed: the pre-activations come out scaled to −a (i, f, o) and −2a (g), so that one exp
+    # pass gives every gate (see _exp_sigmoid_scale).
+    scale = _exp_sigmoid_scale(H, x.dtype)
+    gates = (xs.reshape(T * N, D) @ (Wx * scale) + b * scale).reshape(T, N, 4 * H)
+    Wh_scaled = Wh * scale
+    cs, tanh_cs, hs = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
+    h, c = h0, c0
+    with np.errstate(over="ignore"):  # exp(large) = inf gives σ = 1/(1 + inf) = 0 exactly
+        for t in range(T):
+            a = gates[t]
+            a += h @ Wh_scaled
+            np.exp(a, out=a)
+            a += 1
+            np.reciprocal(a, out=a)  # σ(a_i), σ(a_f), σ(2 a_g), σ(a_o)
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            g *= 2
+            g -= 1  # g = tanh(a_g) = 2σ(2a_g) − 1
+            # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t)
+            c = np.multiply(f, c, out=cs[t])
+            c += i * g
+            np.tanh(c, out=tanh_cs[t])
+            h = np.multiply(o, tanh_cs[t], out=hs[t])
+    cache = LSTMCache(xs, h0.copy(), c0.copy(), Wx.copy(), Wh.copy(), gates, cs, tanh_cs, hs)
+    return _batch_major(hs), cache
+
+
+def _lstm_step_back_inplace(dh, dc, gates, c_prev, tanh_c, out):
+    """Speed only: the maths of lstm_step_backward with in-place products (the LSTM's hot loop).
+
+    dh, dc: (N, H) total ∂L/∂h_t and the ∂L/∂c_t that came through step t+1; dh is overwritten
+    gates:  (N, 4H) i, f, g, o of step t;  c_prev, tanh_c: (N, H)
+    out:    (N, 4H) receives ∂L/∂a_t; returns ∂L/∂c_{t−1} through the cell path
+    """
+    H = tanh_c.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    di, df, dg, do = out[:, :H], out[:, H:2 * H], out[:, 2 * H:3 * H], out[:, 3 * H:]
     # do = dh ⊙ tanh(c) ⊙ o(1 − o)
     np.multiply(dh, tanh_c, out=do)
     do *= o
@@ -295,116 +446,38 @@ def _lstm_step_back(dh, dc, gates, c_prev, tanh_c, H, out):
     np.subtract(1, dg, out=dg)
     dg *= dct
     dg *= i
-    dct *= f  # ∂c_t/∂c_{t-1} = f_t: the additive path
+    dct *= f  # ∂c_t/∂c_{t−1} = diag(f_t): the additive path
     return dct
 
 
-def lstm_step_backward(dout, cache: LSTMStepCache):
-    """Backward pass of ``lstm_step_forward``.
-
-    dout: (dh, dc), each (N, H), the total upstream gradients of h and c (dc may be None: zero).
-    Returns dx: (N, D), dh_prev: (N, H), dc_prev: (N, H), dWx: (D, 4H), dWh: (H, 4H), db: (4H,).
-    """
-    x, h_prev, c_prev, Wx, Wh, gates, c, tanh_c = cache
-    dh, dc = _unpack_pair("dout", dout)
-    dh = _check_dout("dh", dh, c.shape, c.dtype)
-    dc = np.zeros_like(c) if dc is None else _check_dout("dc", dc, c.shape, c.dtype)
-    H = c.shape[1]
-    da = np.empty_like(gates)
-    dc_prev = _lstm_step_back(dh, dc, gates, c_prev, tanh_c, H, da)
-    return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
-
-
-def _unpack_pair(name, dout):
-    if not isinstance(dout, tuple | list) or len(dout) != 2:
-        raise TypeError(f"{name} must be a pair (dh, dc) of (N, H) arrays; "
-                        f"got {type(dout).__name__}")
-    return dout
-
-
-class LSTMCache(NamedTuple):
-    x: np.ndarray  # (T, N, D)
-    h0: np.ndarray
-    c0: np.ndarray
-    Wx: np.ndarray
-    Wh: np.ndarray
-    gates: np.ndarray  # (T, N, 4H)
-    c: np.ndarray  # (T, N, H) cell states c_1 … c_T
-    tanh_c: np.ndarray  # (T, N, H)
-    h: np.ndarray  # (T, N, H)
-    c0_given: bool
-
-
-def lstm_forward(x, h0, Wx, Wh, b, c0=None):
-    """Run an LSTM over a whole sequence (gate order i, f, g, o).
-
-    x: (N, T, D); h0: (N, H); Wx: (D, 4H); Wh: (H, 4H); b: (4H,); c0: (N, H) or None (zeros).
-    Returns h: (N, T, H) and the cache for ``lstm_backward``. The cell states are in
-    ``cache.c`` (time-major, (T, N, H)); ``final_state(cache)`` gives the last (h, c).
-    """
-    x, h0, Wx, Wh = _check_sequence(x, h0, Wx, Wh, gates=4)
-    H = Wh.shape[0]
-    b = _check_bias("b", b, 4 * H, x.dtype, 4)
-    c0_given = c0 is not None
-    if c0_given:
-        c0 = as_float_array("c0", c0, x.dtype)
-        check_shape("c0", c0, h0.shape, "N, H")
-    else:
-        c0 = np.zeros_like(h0)
-    xs = _time_major(x)
-    T, N, D = xs.shape
-    gates = (xs.reshape(T * N, D) @ Wx + b).reshape(T, N, 4 * H)
-    cs = np.empty((T, N, H), dtype=x.dtype)
-    tcs = np.empty_like(cs)
-    hs = np.empty_like(cs)
-    h, c = h0, c0
-    with np.errstate(over="ignore"):
-        for t in range(T):
-            a = gates[t]
-            a += h @ Wh
-            _lstm_gates(a, H)
-            i, f, g, o = _split4(a, H)
-            # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t)
-            c = np.multiply(f, c, out=cs[t])
-            c += i * g
-            np.tanh(c, out=tcs[t])
-            h = np.multiply(o, tcs[t], out=hs[t])
-    cache = LSTMCache(xs, h0, c0, Wx, Wh, gates, cs, tcs, hs, c0_given)
-    return _batch_major(hs), cache
-
-
 def lstm_backward(dh, cache: LSTMCache):
-    """Backpropagation through time for ``lstm_forward``.
+    """Backpropagation through time for ``lstm_forward``. Chapter 5.
 
-    dh: (N, T, H) upstream gradients of the hidden states from the outputs.
-    Returns dx: (N, T, D), dh0: (N, H), dWx: (D, 4H), dWh: (H, 4H), db: (4H,), and dc0: (N, H)
-    as a sixth value when ``lstm_forward`` was given c0.
+    dh:    (N, T, H) upstream gradients of the hidden states from the outputs
+    cache: the LSTMCache from lstm_forward
+    Returns dx: (N, T, D), dh0: (N, H), dWx: (D, 4H), dWh: (H, 4H), db: (4H,), dc0: (N, H) —
+    always six values; dc0 is ∂L/∂c0 also when lstm_forward was given no c0 (then c0 = 0).
     """
-    xs, h0, c0, Wx, Wh, gates, cs, tcs, hs, c0_given = cache
+    _check_cache(cache, LSTMCache, "lstm_forward")
+    xs, h0, c0, Wx, Wh, gates, cs, tanh_cs, hs = cache
     T, N, H = hs.shape
-    D = xs.shape[2]
-    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))
+    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))  # a copy: overwritten below
     da = np.empty_like(gates)
     WhT = np.ascontiguousarray(Wh.T)
-    dh_carry = np.zeros_like(h0)
-    dc = np.zeros_like(h0)
+    dh_next = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
+    dc = np.zeros_like(h0)  # ∂L/∂c_t through step t+1
     for t in range(T - 1, -1, -1):
+        d = dh[t]
+        d += dh_next  # total ∂L/∂h_t
         c_prev = cs[t - 1] if t > 0 else c0
-        dc = _lstm_step_back(dh[t] + dh_carry, dc, gates[t], c_prev, tcs[t], H, da[t])
-        dh_carry = da[t] @ WhT
-    da2 = da.reshape(T * N, 4 * H)
-    h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * N, H)
-    dWx = xs.reshape(T * N, D).T @ da2
-    dWh = h_prev.T @ da2
-    db = da2.sum(axis=0)
-    dx = (da2 @ Wx.T).reshape(T, N, D).swapaxes(0, 1)
-    if c0_given:
-        return dx, dh_carry, dWx, dWh, db, dc
-    return dx, dh_carry, dWx, dWh, db
+        dc = _lstm_step_back_inplace(d, dc, gates[t], c_prev, tanh_cs[t], da[t])
+        dh_next = da[t] @ WhT
+    dx, dWx, dWh = _sum_over_time(xs, h0, hs, da, da, Wx)
+    return dx, dh_next, dWx, dWh, da.sum(axis=(0, 1)), dc
 
 
 # --------------------------------------------------------------------------------------------
-# GRU (Cho et al. 2014), in the formulation of torch.nn.GRU / cuDNN
+# GRU (Cho et al. 2014), in the formulation of torch.nn.GRU / cuDNN. Chapter 5.
 # --------------------------------------------------------------------------------------------
 #
 #   r = σ(x Wx_r + bx_r + h Wh_r + bh_r)
@@ -421,136 +494,171 @@ def lstm_backward(dh, cache: LSTMCache):
 
 
 class GRUStepCache(NamedTuple):
-    x: np.ndarray
-    h_prev: np.ndarray
-    Wx: np.ndarray
-    Wh: np.ndarray
-    r: np.ndarray
-    z: np.ndarray
-    n: np.ndarray
-    hn: np.ndarray  # h_prev Wh_n + bh_n, the recurrent part of n before the reset gate
-
-
-def _gru_step(xa, h_prev, Wh, bh, H):
-    """xa = x Wx + bx: (N, 3H). Returns h, r, z, n, hn."""
-    ha = h_prev @ Wh + bh
-    with np.errstate(over="ignore"):
-        rz = _sigmoid_(xa[:, :2 * H] + ha[:, :2 * H])
-    r, z = rz[:, :H], rz[:, H:]
-    hn = ha[:, 2 * H:]
-    n = np.tanh(xa[:, 2 * H:] + r * hn)
-    h = n + z * (h_prev - n)  # = (1 − z) ⊙ n + z ⊙ h_prev
-    return h, r, z, n, hn
-
-
-def _gru_step_back(dh, h_prev, r, z, n, hn, out):
-    """Fill out = [∂L/∂a_r, ∂L/∂a_z, ∂L/∂a_n] (N, 3H) for the x-side pre-activations and
-    return ∂L/∂(recurrent pre-activation) (N, 3H) and the direct part of ∂L/∂h_prev (z ⊙ dh)."""
-    H = r.shape[1]
-    dn = dh * (1 - z)
-    dz = dh * (h_prev - n)
-    dan = dn * (1 - n * n)  # ∂L/∂(pre-activation of n)
-    dr = dan * hn
-    dar, daz, dxn = out[:, :H], out[:, H:2 * H], out[:, 2 * H:]
-    np.multiply(dr, r * (1 - r), out=dar)
-    np.multiply(dz, z * (1 - z), out=daz)
-    dxn[...] = dan
-    dha = out.copy()
-    dha[:, 2 * H:] *= r  # the recurrent n-part passes through the reset gate
-    return dha, dh * z
+    x: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    Wx: np.ndarray  # (D, 3H)
+    Wh: np.ndarray  # (H, 3H)
+    r: np.ndarray  # (N, H) reset gate
+    z: np.ndarray  # (N, H) update gate
+    n: np.ndarray  # (N, H) candidate state
+    hn: np.ndarray  # (N, H) h_prev Wh_n + bh_n, the recurrent part of n before the reset gate
 
 
 def gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
-    """One time step of a GRU in torch.nn.GRU's formulation, gate order r, z, n.
+    """One time step of a GRU in torch.nn.GRU's formulation, gate order r, z, n. Chapter 5.
 
-    x: (N, D); h_prev: (N, H); Wx: (D, 3H); Wh: (H, 3H); bx, bh: (3H,).
+    x:      (N, D) input at this step
+    h_prev: (N, H) previous hidden state
+    Wx:     (D, 3H) input weights of r, z, n
+    Wh:     (H, 3H) recurrent weights of r, z, n
+    bx:     (3H,) input-side biases
+    bh:     (3H,) recurrent-side biases
     Returns h: (N, H) and the cache for ``gru_step_backward``.
     """
     x, h_prev, Wx, Wh = _check_step(x, h_prev, Wx, Wh, gates=3)
     H = Wh.shape[0]
-    bx = _check_bias("bx", bx, 3 * H, x.dtype, 3)
-    bh = _check_bias("bh", bh, 3 * H, x.dtype, 3)
-    h, r, z, n, hn = _gru_step(x @ Wx + bx, h_prev, Wh, bh, H)
-    return h, GRUStepCache(x, h_prev, Wx, Wh, r, z, n, hn)
+    bx = _check_bias("bx", bx, H, x.dtype, gates=3)
+    bh = _check_bias("bh", bh, H, x.dtype, gates=3)
+    xa = x @ Wx + bx  # (N, 3H) input side of r, z, n
+    ha = h_prev @ Wh + bh  # (N, 3H) recurrent side of r, z, n
+    r = sigmoid(xa[:, :H] + ha[:, :H])
+    z = sigmoid(xa[:, H:2 * H] + ha[:, H:2 * H])
+    hn = ha[:, 2 * H:]
+    n = np.tanh(xa[:, 2 * H:] + r * hn)
+    h = (1 - z) * n + z * h_prev
+    cache = GRUStepCache(x.copy(), h_prev.copy(), Wx.copy(), Wh.copy(), r, z, n, hn)
+    return h, cache
 
 
 def gru_step_backward(dh, cache: GRUStepCache):
-    """Backward pass of ``gru_step_forward``.
+    """Backward pass of ``gru_step_forward``. Chapter 5.
 
-    dh: (N, H). Returns dx: (N, D), dh_prev: (N, H), dWx: (D, 3H), dWh: (H, 3H), dbx, dbh: (3H,).
+    dh:    (N, H) total upstream gradient ∂L/∂h_t
+    cache: the GRUStepCache from gru_step_forward
+    Returns dx: (N, D), dh_prev: (N, H), dWx: (D, 3H), dWh: (H, 3H), dbx: (3H,), dbh: (3H,).
     """
+    _check_cache(cache, GRUStepCache, "gru_step_forward")
     x, h_prev, Wx, Wh, r, z, n, hn = cache
     dh = _check_dout("dh", dh, h_prev.shape, h_prev.dtype)
-    dxa = np.empty((dh.shape[0], Wx.shape[1]), dtype=dh.dtype)
-    dha, dh_direct = _gru_step_back(dh, h_prev, r, z, n, hn, dxa)
-    dh_prev = dh_direct + dha @ Wh.T
+    dn = dh * (1 - z)
+    dz = dh * (h_prev - n)
+    dan = dn * (1 - n ** 2)  # ∂L/∂(pre-activation of n)
+    dar = dan * hn * r * (1 - r)
+    daz = dz * z * (1 - z)
+    dxa = np.concatenate([dar, daz, dan], axis=1)  # ∂L/∂(x Wx + bx), order r, z, n
+    dha = np.concatenate([dar, daz, dan * r], axis=1)  # ∂L/∂(h_prev Wh + bh): n passes r
+    dh_prev = dh * z + dha @ Wh.T
     return dxa @ Wx.T, dh_prev, x.T @ dxa, h_prev.T @ dha, dxa.sum(axis=0), dha.sum(axis=0)
 
 
 class GRUCache(NamedTuple):
-    x: np.ndarray  # (T, N, D)
-    h0: np.ndarray
-    Wx: np.ndarray
-    Wh: np.ndarray
+    x: np.ndarray  # (T, N, D) time-major copy of the input
+    h0: np.ndarray  # (N, H)
+    Wx: np.ndarray  # (D, 3H)
+    Wh: np.ndarray  # (H, 3H)
     r: np.ndarray  # (T, N, H)
-    z: np.ndarray
-    n: np.ndarray
-    hn: np.ndarray
-    h: np.ndarray  # (T, N, H)
+    z: np.ndarray  # (T, N, H)
+    n: np.ndarray  # (T, N, H)
+    hn: np.ndarray  # (T, N, H)
+    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T
 
 
 def gru_forward(x, h0, Wx, Wh, bx, bh):
-    """Run a GRU (torch.nn.GRU formulation, gate order r, z, n) over a whole sequence.
+    """Run a GRU (torch.nn.GRU formulation, gate order r, z, n) over a whole sequence. Chapter 5.
 
-    x: (N, T, D); h0: (N, H); Wx: (D, 3H); Wh: (H, 3H); bx, bh: (3H,).
+    x:  (N, T, D) inputs
+    h0: (N, H) initial hidden state
+    Wx: (D, 3H) input weights of r, z, n
+    Wh: (H, 3H) recurrent weights of r, z, n
+    bx: (3H,) input-side biases
+    bh: (3H,) recurrent-side biases
     Returns h: (N, T, H) and the cache for ``gru_backward``.
     """
     x, h0, Wx, Wh = _check_sequence(x, h0, Wx, Wh, gates=3)
     H = Wh.shape[0]
-    bx = _check_bias("bx", bx, 3 * H, x.dtype, 3)
-    bh = _check_bias("bh", bh, 3 * H, x.dtype, 3)
+    bx = _check_bias("bx", bx, H, x.dtype, gates=3)
+    bh = _check_bias("bh", bh, H, x.dtype, gates=3)
     xs = _time_major(x)
     T, N, D = xs.shape
-    xa = (xs.reshape(T * N, D) @ Wx + bx).reshape(T, N, 3 * H)
-    rs, zs, ns, hns, hs = (np.empty((T, N, H), dtype=x.dtype) for _ in range(5))
+    # Speed: r and z from one exp pass, σ(a) = 1 / (1 + exp(−a)), with their columns of the
+    # weights and biases negated once here instead of the activations every step.
+    flip = np.ones(3 * H, dtype=x.dtype)
+    flip[:2 * H] = -1
+    xa = (xs.reshape(T * N, D) @ (Wx * flip) + (bx * flip)).reshape(T, N, 3 * H)
+    Wh_flipped, bh_flipped = Wh * flip, bh * flip
+    rz = np.empty((T, N, 2 * H), dtype=x.dtype)
+    ns, hns, hs = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
     h = h0
-    for t in range(T):
-        h, rs[t], zs[t], ns[t], hns[t] = _gru_step(xa[t], h, Wh, bh, H)
-        hs[t] = h
-    return _batch_major(hs), GRUCache(xs, h0, Wx, Wh, rs, zs, ns, hns, hs)
+    with np.errstate(over="ignore"):  # exp(large) = inf gives σ = 0 exactly
+        for t in range(T):
+            ha = h @ Wh_flipped
+            ha += bh_flipped
+            s = np.add(xa[t, :, :2 * H], ha[:, :2 * H], out=rz[t])
+            np.exp(s, out=s)
+            s += 1
+            np.reciprocal(s, out=s)  # r, z
+            r, z = s[:, :H], s[:, H:]
+            hns[t] = ha[:, 2 * H:]
+            n = np.multiply(r, hns[t], out=ns[t])
+            n += xa[t, :, 2 * H:]
+            np.tanh(n, out=n)
+            # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} = n + z ⊙ (h_{t−1} − n)
+            h = np.subtract(h, n, out=hs[t])
+            h *= z
+            h += n
+    r, z = rz[..., :H], rz[..., H:]
+    cache = GRUCache(xs, h0.copy(), Wx.copy(), Wh.copy(), r, z, ns, hns, hs)
+    return _batch_major(hs), cache
 
 
 def gru_backward(dh, cache: GRUCache):
-    """Backpropagation through time for ``gru_forward``.
+    """Backpropagation through time for ``gru_forward``. Chapter 5.
 
-    dh: (N, T, H). Returns dx: (N, T, D), dh0: (N, H), dWx: (D, 3H), dWh: (H, 3H),
-    dbx: (3H,), dbh: (3H,).
+    dh:    (N, T, H) upstream gradients of the hidden states from the outputs
+    cache: the GRUCache from gru_forward
+    Returns dx: (N, T, D), dh0: (N, H), dWx: (D, 3H), dWh: (H, 3H), dbx: (3H,), dbh: (3H,).
     """
+    _check_cache(cache, GRUCache, "gru_forward")
     xs, h0, Wx, Wh, rs, zs, ns, hns, hs = cache
     T, N, H = hs.shape
-    D = xs.shape[2]
-    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))
-    dxa = np.empty((T, N, 3 * H), dtype=hs.dtype)
-    dha = np.empty_like(dxa)
+    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))  # a copy: overwritten below
+    dxa = np.empty((T, N, 3 * H), dtype=hs.dtype)  # ∂L/∂(x_t Wx + bx), blocks r, z, n
+    dha = np.empty_like(dxa)  # ∂L/∂(h_{t−1} Wh + bh)
     WhT = np.ascontiguousarray(Wh.T)
-    carry = np.zeros_like(h0)
+    dh_next = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
+    # The maths of gru_step_backward with in-place products (the GRU's hot loop).
     for t in range(T - 1, -1, -1):
+        d = dh[t]
+        d += dh_next  # total ∂L/∂h_t
+        r, z, n, hn = rs[t], zs[t], ns[t], hns[t]
         h_prev = hs[t - 1] if t > 0 else h0
-        dha[t], direct = _gru_step_back(dh[t] + carry, h_prev, rs[t], zs[t], ns[t], hns[t],
-                                        dxa[t])
-        carry = direct + dha[t] @ WhT
-    dxa2 = dxa.reshape(T * N, 3 * H)
-    dha2 = dha.reshape(T * N, 3 * H)
-    h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * N, H)
-    dWx = xs.reshape(T * N, D).T @ dxa2
-    dWh = h_prev.T @ dha2
-    dx = (dxa2 @ Wx.T).reshape(T, N, D).swapaxes(0, 1)
-    return dx, carry, dWx, dWh, dxa2.sum(axis=0), dha2.sum(axis=0)
+        dar, daz, dan = dxa[t, :, :H], dxa[t, :, H:2 * H], dxa[t, :, 2 * H:]
+        # dan = d ⊙ (1 − z) ⊙ (1 − n²)
+        np.multiply(n, n, out=dan)
+        np.subtract(1, dan, out=dan)
+        dan *= d
+        dan *= 1 - z
+        # daz = d ⊙ (h_prev − n) ⊙ z(1 − z)
+        np.subtract(h_prev, n, out=daz)
+        daz *= d
+        daz *= z
+        daz *= 1 - z
+        # dar = dan ⊙ hn ⊙ r(1 − r)
+        np.multiply(dan, hn, out=dar)
+        dar *= r
+        dar *= 1 - r
+        dha[t, :, :2 * H] = dxa[t, :, :2 * H]
+        np.multiply(dan, r, out=dha[t, :, 2 * H:])  # the recurrent n-part passes the reset gate
+        dh_next = d * z  # the direct path h_t = … + z ⊙ h_{t−1}
+        dh_next += dha[t] @ WhT
+    dx, dWx, dWh = _sum_over_time(xs, h0, hs, dxa, dha, Wx)
+    return dx, dh_next, dWx, dWh, dxa.sum(axis=(0, 1)), dha.sum(axis=(0, 1))
 
 
 def final_state(cache):
-    """The last hidden state of a sequence cache: h_T (N, H), or (h_T, c_T) for an LSTM.
+    """The last state of a sequence cache: h_T (N, H), or (h_T, c_T) for an LSTM. Chapter 3.
 
+    cache: the cache from rnn_forward, lstm_forward or gru_forward
     Truncated BPTT carries this into the next chunk as a plain value (no gradient flows back).
     """
     if isinstance(cache, LSTMCache):
@@ -562,19 +670,22 @@ def final_state(cache):
 
 
 # --------------------------------------------------------------------------------------------
-# Output layer and losses
+# Output layer and losses. Chapter 2.
 # --------------------------------------------------------------------------------------------
 
 
 class AffineCache(NamedTuple):
-    h: np.ndarray
-    W: np.ndarray
+    h: np.ndarray  # (N, T, H)
+    W: np.ndarray  # (H, M)
 
 
 def temporal_affine_forward(h, W, b):
-    """The output layer applied at every time step: y_t = h_t W + b.
+    """The output layer applied at every time step: y_t = h_t W + b. Chapter 3.
 
-    h: (N, T, H); W: (H, M); b: (M,). Returns y: (N, T, M) and the cache.
+    h: (N, T, H) hidden states
+    W: (H, M) output weights
+    b: (M,) output bias
+    Returns y: (N, T, M) and the cache for ``temporal_affine_backward``.
     """
     h = as_float_array("h", h)
     check_shape("h", h, (None, None, None), "N, T, H")
@@ -584,14 +695,17 @@ def temporal_affine_forward(h, W, b):
     check_shape("b", b, (W.shape[1],), "M")
     N, T, H = h.shape
     y = (h.reshape(N * T, H) @ W + b).reshape(N, T, W.shape[1])
-    return y, AffineCache(h, W)
+    return y, AffineCache(h.copy(), W.copy())
 
 
 def temporal_affine_backward(dy, cache: AffineCache):
-    """Backward pass of ``temporal_affine_forward``.
+    """Backward pass of ``temporal_affine_forward``. Chapter 3.
 
-    dy: (N, T, M). Returns dh: (N, T, H), dW: (H, M), db: (M,).
+    dy:    (N, T, M) upstream gradient
+    cache: the AffineCache from temporal_affine_forward
+    Returns dh: (N, T, H), dW: (H, M), db: (M,).
     """
+    _check_cache(cache, AffineCache, "temporal_affine_forward")
     h, W = cache
     N, T, H = h.shape
     M = W.shape[1]
@@ -600,9 +714,11 @@ def temporal_affine_backward(dy, cache: AffineCache):
 
 
 def mse_loss(y, target, mask=None):
-    """Mean squared error over the positions the mask keeps, and its gradient.
+    """Mean squared error over the positions the mask keeps, and its gradient. Chapter 2.
 
-    y, target: (N, T, M) or (N, M); mask: y.shape[:-1] of 0/1 (None: every position counts).
+    y:      (N, T, M) or (N, M) predictions
+    target: the shape of y
+    mask:   y.shape[:-1] of 0/1, or None: every position counts
         L = Σ mask ⊙ (y − target)² / (number of kept positions · M)
     so with mask=None this is ``torch.nn.MSELoss()`` (the mean over all entries).
     Returns (loss, dy) with dy = ∂L/∂y, zero at masked-out positions.
@@ -613,6 +729,9 @@ def mse_loss(y, target, mask=None):
         raise ValueError(f"target must have the shape of y {y.shape}; got {target.shape}")
     if y.ndim < 2:
         raise ValueError(f"y must have shape (N, T, M) or (N, M); got {y.shape}")
+    check_nonempty_batch("y", y)
+    if y.shape[-1] == 0:
+        raise ValueError(f"y must have at least one output (M >= 1); got shape {y.shape}")
     if mask is None:
         m = np.ones(y.shape[:-1], dtype=y.dtype)
     else:
@@ -625,9 +744,11 @@ def mse_loss(y, target, mask=None):
 
 def softmax_cross_entropy(logits, targets, mask=None):
     """Softmax cross-entropy averaged over the positions the mask keeps, and its gradient.
+    Chapter 6.
 
-    logits: (N, T, V) or (N, V); targets: integer class indices of shape logits.shape[:-1];
-    mask: same shape as targets, 0/1 (None: every position counts).
+    logits:  (N, T, V) or (N, V) unnormalised log-probabilities
+    targets: logits.shape[:-1] integer class indices in [0, V)
+    mask:    the shape of targets, 0/1, or None: every position counts
         L = −Σ mask · log softmax(logits)[target] / (number of kept positions)
     i.e. ``torch.nn.CrossEntropyLoss()`` with padded positions ignored.
     Returns (loss, dlogits).
@@ -635,6 +756,7 @@ def softmax_cross_entropy(logits, targets, mask=None):
     logits = as_float_array("logits", logits)
     if logits.ndim < 2:
         raise ValueError(f"logits must have shape (N, T, V) or (N, V); got {logits.shape}")
+    check_nonempty_batch("logits", logits)
     targets = np.asarray(targets)
     if targets.dtype.kind not in "iu":
         raise TypeError(f"targets must hold integer class indices; got dtype {targets.dtype}")
@@ -642,8 +764,8 @@ def softmax_cross_entropy(logits, targets, mask=None):
         raise ValueError(f"targets must have shape {logits.shape[:-1]} (logits without the class "
                          f"axis); got {targets.shape}")
     V = logits.shape[-1]
-    if m_bad := np.count_nonzero((targets < 0) | (targets >= V)):
-        raise ValueError(f"targets must lie in [0, V={V}); got {m_bad} indices outside it")
+    if n_outside := np.count_nonzero((targets < 0) | (targets >= V)):
+        raise ValueError(f"targets must lie in [0, V={V}); got {n_outside} indices outside it")
     if mask is None:
         m = np.ones(targets.shape, dtype=logits.dtype)
     else:

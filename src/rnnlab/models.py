@@ -14,12 +14,31 @@ Losses (``loss=``): "mse" (targets like y) or "softmax" (integer targets, y are 
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 from rnnlab import init, layers
-from rnnlab.validation import as_float_array, check_positive, check_positive_int
+from rnnlab.validation import (
+    check_activation,
+    check_choice,
+    check_nonneg_int,
+    check_positive,
+    check_positive_int,
+    check_sequence,
+)
 
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
+
+
+class ForwardPass(NamedTuple):
+    """What ``SequenceModel.loss`` needs from the forward pass to run the backward pass."""
+
+    y: np.ndarray  # (N, T, M) for output="sequence", (N, M) for output="last"
+    cell_cache: Any  # the cache of the cell's sequence forward (RNNCache, LSTMCache, GRUCache)
+    output_cache: layers.AffineCache
+    last_step: np.ndarray | None  # (N,) index of the step read out by output="last"
+    h_shape: tuple[int, int, int]  # (N, T, H)
 
 
 class DivergenceError(ValueError):
@@ -27,11 +46,12 @@ class DivergenceError(ValueError):
 
 
 class SequenceModel:
-    """Base class: subclasses set ``cell`` and implement ``_cell_forward`` / ``_cell_backward``."""
+    """Base class: subclasses set ``cell``, ``gates`` and ``recurrent_keys`` and implement
+    ``_cell_forward`` / ``_cell_backward``. Chapter 2 (training), chapter 5 (the cells)."""
 
-    cell = ""
-    gates = 1
-    recurrent_keys: tuple[str, ...] = ()
+    cell: str  # "rnn", "lstm" or "gru", the key in MODELS
+    gates: int  # gate blocks G in the cell's weights: Wx (D, G·H), Wh (H, G·H)
+    recurrent_keys: tuple[str, ...]  # the cell's bias names
 
     def __init__(self, input_dim: int, hidden_dim: int, output_dim: int, *,
                  loss: str = "mse", output: str = "sequence", seed: int = 0,
@@ -39,10 +59,8 @@ class SequenceModel:
         self.D = check_positive_int("input_dim", input_dim)
         self.H = check_positive_int("hidden_dim", hidden_dim)
         self.M = check_positive_int("output_dim", output_dim)
-        if loss not in ("mse", "softmax"):
-            raise ValueError(f"loss must be 'mse' or 'softmax'; got {loss!r}")
-        if output not in ("sequence", "last"):
-            raise ValueError(f"output must be 'sequence' or 'last'; got {output!r}")
+        check_choice("loss", loss, ("mse", "softmax"))
+        check_choice("output", output, ("sequence", "last"))
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
         self.loss_kind, self.output, self.dtype = loss, output, np.dtype(dtype)
@@ -81,13 +99,9 @@ class SequenceModel:
         """The zero state for a batch of N sequences."""
         return np.zeros((N, self.H), dtype=self.dtype)
 
-    def _check_x(self, x) -> np.ndarray:
-        x = as_float_array("x", x, self.dtype)
-        if x.ndim != 3 or x.shape[2] != self.D:
-            raise ValueError(f"x must have shape (N, T, D={self.D}); got {x.shape}")
-        if x.shape[1] == 0:
-            raise ValueError("x must have at least one time step (T >= 1); got T = 0")
-        return x
+    def check_input(self, x) -> np.ndarray:
+        """x as a (N >= 1, T >= 1, D) array of the model's dtype, or a ValueError/TypeError."""
+        return check_sequence("x", x, self.D, self.dtype)
 
     def _check_lengths(self, lengths, N: int, T: int) -> np.ndarray | None:
         if lengths is None:
@@ -104,8 +118,8 @@ class SequenceModel:
                              f"max {lengths.max()}")
         return lengths
 
-    def _forward(self, x, h0=None, lengths=None):
-        x = self._check_x(x)
+    def _forward(self, x, h0=None, lengths=None) -> ForwardPass:
+        x = self.check_input(x)
         N, T, _ = x.shape
         lengths = self._check_lengths(lengths, N, T)
         state = self.initial_state(N) if h0 is None else h0
@@ -118,15 +132,15 @@ class SequenceModel:
                 "pass exploded (spectral radius of Wh too large, or the weights diverged)")
         self.final_state = layers.final_state(cache)
         if self.output == "last":
-            idx = np.full(N, T - 1) if lengths is None else lengths - 1
-            h_out = h[np.arange(N), idx][:, None, :]  # (N, 1, H)
+            last_step = np.full(N, T - 1) if lengths is None else lengths - 1
+            h_out = h[np.arange(N), last_step][:, None, :]  # (N, 1, H)
         else:
-            idx = None
+            last_step = None
             h_out = h
         y, aff_cache = layers.temporal_affine_forward(h_out, self.params["Wy"], self.params["by"])
         if self.output == "last":
             y = y[:, 0, :]
-        return y, (cache, aff_cache, idx, h.shape)
+        return ForwardPass(y, cache, aff_cache, last_step, h.shape)
 
     def forward(self, x, h0: State | None = None, lengths=None) -> np.ndarray:
         """Predictions. x: (N, T, D) -> y: (N, T, M) ("sequence") or (N, M) ("last").
@@ -134,7 +148,7 @@ class SequenceModel:
         h0: initial state ((N, H), or (h0, c0) for the LSTM); None means zeros.
         The state after the last step is left in ``self.final_state``.
         """
-        return self._forward(x, h0, lengths)[0]
+        return self._forward(x, h0, lengths).y
 
     def loss(self, x, targets, mask=None, h0: State | None = None, lengths=None) -> float:
         """Forward, loss and backward: returns the loss and fills ``self.grads``.
@@ -142,21 +156,21 @@ class SequenceModel:
         targets: like y for "mse"; integer class indices of y's shape without the last axis for
         "softmax". mask: 0/1 over the positions (y.shape[:-1]) for padded batches.
         """
-        y, (cache, aff_cache, idx, hshape) = self._forward(x, h0, lengths)
+        fp = self._forward(x, h0, lengths)
         if self.loss_kind == "mse":
-            value, dy = layers.mse_loss(y, targets, mask)
+            value, dy = layers.mse_loss(fp.y, targets, mask)
         else:
-            value, dy = layers.softmax_cross_entropy(y, targets, mask)
+            value, dy = layers.softmax_cross_entropy(fp.y, targets, mask)
         if self.output == "last":
             dy = dy[:, None, :]
-        dh_out, dWy, dby = layers.temporal_affine_backward(dy, aff_cache)
+        dh_out, dWy, dby = layers.temporal_affine_backward(dy, fp.output_cache)
         if self.output == "last":
-            dh = np.zeros(hshape, dtype=self.dtype)
-            dh[np.arange(hshape[0]), idx] = dh_out[:, 0, :]
+            dh = np.zeros(fp.h_shape, dtype=self.dtype)
+            dh[np.arange(fp.h_shape[0]), fp.last_step] = dh_out[:, 0, :]
         else:
             dh = dh_out
         # A new dict every call: gradients handed out earlier are never overwritten.
-        self.grads = {**self._cell_backward(dh, cache), "Wy": dWy, "by": dby}
+        self.grads = {**self._cell_backward(dh, fp.cell_cache), "Wy": dWy, "by": dby}
         return value
 
     def sample(self, start: int, n: int, temperature: float = 1.0, seed: int = 0) -> list[int]:
@@ -171,11 +185,10 @@ class SequenceModel:
                              "output='sequence' and input_dim == output_dim (one-hot in and out)")
         temperature = check_positive("temperature", temperature)
         n = check_positive_int("n", n)
-        if not 0 <= start < self.D:
-            raise ValueError(f"start must be a symbol index in [0, {self.D}); got {start!r}")
+        idx = check_nonneg_int("start", start, below=self.D)  # a symbol index, not 1.7 or True
         rng = np.random.default_rng(seed)
-        state = self.initial_state(1)
-        idx, out = int(start), []
+        state: State | None = self.initial_state(1)
+        out: list[int] = []
         for _ in range(n):
             x = np.zeros((1, 1, self.D), dtype=self.dtype)
             x[0, 0, idx] = 1
@@ -199,8 +212,6 @@ class VanillaRNN(SequenceModel):
 
     def __init__(self, input_dim: int, hidden_dim: int, output_dim: int, *,
                  activation: str = "tanh", rho: float | None = None, **kwargs) -> None:
-        from rnnlab.validation import check_activation
-
         self.activation = check_activation(activation)
         self.rho = rho
         super().__init__(input_dim, hidden_dim, output_dim, **kwargs)
@@ -244,7 +255,7 @@ class LSTM(SequenceModel):
         return layers.lstm_forward(x, h0, p["Wx"], p["Wh"], p["b"], c0=c0)
 
     def _cell_backward(self, dh, cache):
-        _, _, dWx, dWh, db, _ = layers.lstm_backward(dh, cache)
+        _, _, dWx, dWh, db, _ = layers.lstm_backward(dh, cache)  # dx, dh0, …, dc0 unused
         return {"Wx": dWx, "Wh": dWh, "b": db}
 
 
@@ -269,7 +280,6 @@ MODELS = {"rnn": VanillaRNN, "lstm": LSTM, "gru": GRU}
 
 def make_model(cell: str, input_dim: int, hidden_dim: int, output_dim: int,
                **kwargs) -> SequenceModel:
-    """Build a model by cell name: "rnn", "lstm" or "gru"."""
-    if cell not in MODELS:
-        raise ValueError(f"cell must be one of {sorted(MODELS)}; got {cell!r}")
+    """Build a model by cell name: "rnn", "lstm" or "gru" (keyword arguments as the class's)."""
+    check_choice("cell", cell, MODELS)
     return MODELS[cell](input_dim, hidden_dim, output_dim, **kwargs)

@@ -33,7 +33,10 @@ def _check_pair(params: Params, grads: Params) -> None:
 
 
 def global_norm(grads: Params) -> float:
-    """√(Σ ‖g‖²) over every array in `grads`, as one vector (inf if it overflows)."""
+    """√(Σ ‖g‖²) over every array in `grads`, as one vector (inf if it overflows). Chapter 4.
+
+    grads: {name: array} as ``model.grads``
+    """
     with np.errstate(over="ignore"):
         total = sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())
     return float(np.sqrt(total))
@@ -57,7 +60,11 @@ def clip_grad_norm(grads: Params, max_norm: float) -> float:
 
 
 def clip_grad_value(grads: Params, clip_value: float) -> None:
-    """Clip every gradient entry to [−clip_value, clip_value], in place (changes the direction)."""
+    """Clip every gradient entry to [−c, c], in place (changes the direction). Chapter 4.
+
+    grads:      {name: array} as ``model.grads``
+    clip_value: c > 0
+    """
     clip_value = check_positive("clip_value", clip_value)
     for g in grads.values():
         np.clip(g, -clip_value, clip_value, out=g)

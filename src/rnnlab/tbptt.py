@@ -14,20 +14,29 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.models import SequenceModel
-from rnnlab.validation import check_positive_int
+from rnnlab.validation import check_mask, check_positive_int
 
 
 def chunk_bounds(T: int, k: int) -> list[tuple[int, int]]:
-    """[(start, stop), …] covering 0 … T in chunks of k steps (the last may be shorter)."""
+    """[(start, stop), …] covering 0 … T in chunks of k steps (the last may be shorter). Chapter 3.
+
+    T: sequence length >= 1
+    k: chunk length >= 1
+    """
     T = check_positive_int("T", T)
     k = check_positive_int("k", k)
     return [(s, min(s + k, T)) for s in range(0, T, k)]
 
 
 def truncated_bptt(model: SequenceModel, x, targets, k: int, mask=None, h0=None):
-    """Loss and k-step truncated gradient of a many-to-many model over a long sequence.
+    """Loss and k-step truncated gradient of a many-to-many model over a long sequence. Chapter 3.
 
-    x: (N, T, D); targets: (N, T, M) for "mse" or (N, T) for "softmax"; mask: (N, T) or None.
+    model:   a SequenceModel with output="sequence"
+    x:       (N, T, D) inputs
+    targets: (N, T, M) for loss="mse", (N, T) integer classes for loss="softmax"
+    k:       chunk length >= 1 (k >= T is full BPTT)
+    mask:    (N, T) of 0/1, or None: every position counts
+    h0:      initial state as model.forward takes it, or None for zeros
     Returns (loss, grads, states): the loss of the whole sequence (equal to ``model.loss``'s),
     grads = Σ_chunks (share of positions) · ∇ loss_chunk with the chunk's incoming state held
     fixed, and the list of states that entered each chunk. ``model.grads`` is set to grads and
@@ -35,18 +44,15 @@ def truncated_bptt(model: SequenceModel, x, targets, k: int, mask=None, h0=None)
     """
     if model.output != "sequence":
         raise ValueError("truncated_bptt needs a many-to-many model (output='sequence')")
-    x = model._check_x(x)
+    x = model.check_input(x)
     N, T, _ = x.shape
+    k = check_positive_int("k", k)
     targets = np.asarray(targets)
     if targets.shape[:2] != (N, T):
         raise ValueError(f"targets must start with the axes (N={N}, T={T}) of x; got "
                          f"{targets.shape}")
-    weights = np.ones((N, T)) if mask is None else np.asarray(mask, dtype=np.float64)
-    if weights.shape != (N, T):
-        raise ValueError(f"mask must have shape (N={N}, T={T}); got {weights.shape}")
+    weights = np.ones((N, T)) if mask is None else check_mask(mask, (N, T), np.float64)
     total = weights.sum()
-    if total == 0:
-        raise ValueError("mask selects no position at all; the loss would be 0/0")
     state = model.initial_state(N) if h0 is None else h0
     grads = {name: np.zeros_like(p) for name, p in model.params.items()}
     loss, states = 0.0, []

@@ -7,14 +7,26 @@ broadcasting traceback or a silent NaN. Inner loops stay free of checks.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
+
+# check_activation lives with the activations it checks; it is re-exported here for callers that
+# import every check from this module. activations imports nothing from rnnlab, so no cycle.
+from rnnlab.activations import check_activation
+
+__all__ = ["FLOAT_DTYPES", "as_float_array", "check_activation", "check_choice", "check_finite",
+           "check_mask", "check_nonempty_batch", "check_nonempty_time", "check_nonneg_int",
+           "check_positive", "check_positive_int", "check_sequence", "check_shape",
+           "check_square"]
 
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
-def as_float_array(name: str, value, dtype: np.dtype | None = None) -> np.ndarray:
+def as_float_array(name: str, value, dtype: npt.DTypeLike | None = None) -> np.ndarray:
     """Return `value` as a float32/float64 array, refusing other dtypes and non-finite values.
 
     Python lists of numbers become float64. Integer, boolean, complex or object arrays raise a
@@ -58,22 +70,51 @@ def check_shape(name: str, arr: np.ndarray, expected: Sequence[int | None], axes
 
 
 def check_nonempty_time(name: str, arr: np.ndarray, axis: int = 1) -> None:
+    """Raise ValueError if `arr` has no time step (its `axis` has length 0)."""
     if arr.shape[axis] == 0:
         raise ValueError(f"{name} must have at least one time step (T >= 1); got T = 0")
 
 
-def check_activation(activation: str) -> str:
-    from rnnlab.activations import ACTIVATIONS
+def check_nonempty_batch(name: str, arr: np.ndarray) -> None:
+    """Raise ValueError if `arr` holds no sequence (N = 0): a mean over it would be 0/0."""
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sequence (N >= 1); got N = 0 "
+                         f"(shape {tuple(arr.shape)})")
 
-    if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}"
-        )
-    return activation
+
+def check_sequence(name: str, x, D: int | None = None, dtype: npt.DTypeLike | None = None
+                   ) -> np.ndarray:
+    """A float batch of sequences x: (N >= 1, T >= 1, D), with D and dtype checked if given."""
+    x = as_float_array(name, x, dtype)
+    check_shape(name, x, (None, None, D), "N, T, D")
+    check_nonempty_batch(name, x)
+    check_nonempty_time(name, x)
+    return x
+
+
+def check_square(name: str, W) -> np.ndarray:
+    """A finite float matrix W: (H, H)."""
+    W = as_float_array(name, W)
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"{name} must be a square matrix (H, H); got shape {W.shape}")
+    return W
+
+
+def check_choice(name: str, value, choices) -> str:
+    """`value` if it is one of `choices`; otherwise a ValueError listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")
+    return value
+
+
+def _is_real_number(value) -> bool:
+    """A Python or NumPy int/float (not a bool, not an array, not complex)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def check_positive(name: str, value: float) -> float:
-    if not np.isscalar(value) or not np.isfinite(value) or value <= 0:
+    """A finite real number > 0, as a float."""
+    if not _is_real_number(value) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number; got {value!r}")
     return float(value)
 
@@ -84,7 +125,28 @@ def check_positive_int(name: str, value: int) -> int:
     return int(value)
 
 
-def check_mask(mask, shape: tuple[int, ...], dtype: np.dtype, name: str = "mask") -> np.ndarray:
+def check_nonneg_int(name: str, value: int, below: int | None = None) -> int:
+    """An integer (not a bool, not a float) >= 0, and < `below` if given."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer; got {value!r} of type "
+                        f"{type(value).__name__}")
+    if value < 0 or (below is not None and value >= below):
+        allowed = ">= 0" if below is None else f"in [0, {below})"
+        raise ValueError(f"{name} must be an integer {allowed}; got {value!r}")
+    return int(value)
+
+
+def check_finite(name: str, value: float, minimum: float | None = None) -> float:
+    """A finite real number, at least `minimum` if given."""
+    if not _is_real_number(value) or not math.isfinite(value) \
+            or (minimum is not None and value < minimum):
+        at_least = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name} must be a finite number{at_least}; got {value!r}")
+    return float(value)
+
+
+def check_mask(mask, shape: tuple[int, ...], dtype: npt.DTypeLike, name: str = "mask"
+               ) -> np.ndarray:
     """A mask of 0/1 (or booleans) with `shape`; returned as `dtype` with at least one 1."""
     m = np.asarray(mask)
     if m.shape != tuple(shape):
@@ -92,7 +154,7 @@ def check_mask(mask, shape: tuple[int, ...], dtype: np.dtype, name: str = "mask"
                          f"got {m.shape}")
     if m.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold booleans or 0/1 numbers; got dtype {m.dtype}")
-    if not np.all((m == 0) | (m == 1)):
+    if m.size and not np.all((m == 0) | (m == 1)):
         raise ValueError(f"{name} must contain only 0/1 (or False/True) values")
     if not np.any(m):
         raise ValueError(f"{name} selects no position at all; the loss would be 0/0")

@@ -1,0 +1,52 @@
+"""Helpers shared by the test modules (import them: ``from helpers import run_cell``).
+
+pytest puts ``tests/`` on ``sys.path`` (rootdir-relative "prepend" import mode), so this is an
+ordinary module; ``conftest.py`` keeps only fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from rnnlab import layers
+from rnnlab.models import MODELS
+
+CELLS = tuple(MODELS)  # "rnn", "lstm", "gru"
+
+
+def gate_blocks(cell: str) -> int:
+    """Number of gate blocks G in the cell's weights (Wx: (D, G·H)), as the models define it."""
+    return MODELS[cell].gates
+
+
+def run_cell(cell: str, x, h0, Wx, Wh, b, dh=None):
+    """Forward and backward of one cell's sequence functions (the GRU gets bx = bh = b).
+
+    x: (N, T, D); h0: (N, H); Wx: (D, G·H); Wh: (H, G·H); b: (G·H,); dh: (N, T, H) or ones.
+    Returns (h, grads) with grads the backward's full tuple.
+    """
+    if cell == "rnn":
+        h, cache = layers.rnn_forward(x, h0, Wx, Wh, b)
+        back = layers.rnn_backward
+    elif cell == "lstm":
+        h, cache = layers.lstm_forward(x, h0, Wx, Wh, b)
+        back = layers.lstm_backward
+    else:
+        h, cache = layers.gru_forward(x, h0, Wx, Wh, b, b.copy())
+        back = layers.gru_backward
+    return h, back(np.ones_like(h) if dh is None else dh, cache)
+
+
+def require_torch():
+    """Import torch, or skip — or fail when CI demands the parity tests run."""
+    try:
+        import torch
+    except ImportError:
+        if os.environ.get("RNNLAB_REQUIRE_TORCH") == "1":
+            pytest.fail("torch is not installed but RNNLAB_REQUIRE_TORCH=1: the parity tests "
+                        "must run in CI (pip install torch==2.13.0)")
+        pytest.skip("torch is not installed (optional; CI installs it)")
+    return torch
