@@ -87,8 +87,13 @@ def test_notebooks_have_outputs_and_import_rnnlab(nb):
 # -- One order for every chapter: ... ## Summary, ## Exercises (solutions in dropdowns), then only
 #    ## References may follow (the lead's decision, issue 10). -----------------------------------
 
-CHAPTER_PAGES = sorted(p for p in ROOT.glob("chapters/0[1-6]*/*")
-                       if p.suffix in (".ipynb", ".md") and ".ipynb_checkpoints" not in p.parts)
+def _is_page(p: Path) -> bool:
+    """A source page of the book: a notebook or a MyST page, not a generated text mirror."""
+    return (p.suffix in (".ipynb", ".md") and not p.name.endswith(".myst.md")
+            and ".ipynb_checkpoints" not in p.parts)
+
+
+CHAPTER_PAGES = sorted(p for p in ROOT.glob("chapters/0[1-6]*/*") if _is_page(p))
 
 
 def _prose(path: Path) -> str:
@@ -124,8 +129,7 @@ def test_every_exercise_has_a_dropdown_solution(path):
 
 # -- Every reference listed is cited in the text (author and year), or it is dropped. ----------
 
-ALL_PAGES = sorted(p for p in ROOT.glob("chapters/**/*")
-                   if p.suffix in (".ipynb", ".md") and ".ipynb_checkpoints" not in p.parts)
+ALL_PAGES = sorted(p for p in ROOT.glob("chapters/**/*") if _is_page(p))
 
 
 def _references(prose: str) -> tuple[str, list[str]]:
