@@ -264,12 +264,18 @@ def main(argv=None) -> None:
     k, n = map(int, args.part.split("/"))
     jobs = tune_jobs() if args.stage == "tune" else table_jobs(load_parts("tune"))
     PARTS.mkdir(parents=True, exist_ok=True)
-    sink = PARTS / f"{args.stage}-{k}.jsonl"
-    done = {(r["name"], r["T"], r["seed"], r["lr"]) for r in load_parts(args.stage)}
+    (PARTS / "claims").mkdir(exist_ok=True)
+    sink = PARTS / f"{args.stage}-{k}of{n}-{os.getpid()}.jsonl"  # one file per worker
     for job in jobs[k::n]:
         name = job.pop("name")
-        if (name, job["T"], job["seed"], job["lr"]) in done:
+        key = (name, job["T"], job["seed"], job["lr"])
+        if key in {(r["name"], r["T"], r["seed"], r["lr"]) for r in load_parts(args.stage)}:
             continue  # already in a part file: resume instead of repeating
+        try:  # claim the job, so that workers started with --part 0/1 later never repeat it
+            os.close(os.open(PARTS / "claims" / "{}-T{}-seed{}-lr{}".format(*key),
+                             os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            continue
         r = {"name": name, **run(**job)}
         with sink.open("a") as fh:
             fh.write(json.dumps(r) + "\n")
