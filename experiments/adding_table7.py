@@ -215,7 +215,8 @@ def run_quick() -> list[dict]:
 
 
 def summarise(runs: list[dict]) -> list[dict]:
-    """One row per (name, T): seeds solved, sequences median and range, test wrong, wall time."""
+    """One row per (name, T): seeds solved (and diverged), sequences median and range, test
+    sequences wrong (all of them for a diverged run), wall time."""
     rows = []
     for key in sorted({(r["name"], r["T"]) for r in runs}, key=lambda k: (k[1], k[0])):
         rs = sorted((r for r in runs if (r["name"], r["T"]) == key), key=lambda r: r["seed"])
@@ -224,6 +225,7 @@ def summarise(runs: list[dict]) -> list[dict]:
             "name": key[0], "T": key[1], "cell": rs[0]["cell"], "H": rs[0]["H"],
             "num_params": rs[0]["num_params"], "recipe": rs[0]["recipe"], "lr": rs[0]["lr"],
             "seeds": [r["seed"] for r in rs], "n_solved": len(seqs),
+            "n_diverged": sum(r["diverged"] for r in rs),
             "sequences_median": float(np.median(seqs)) if seqs else None,
             "sequences_range": [min(seqs), max(seqs)] if seqs else None,
             "n_wrong": [r["n_wrong"] for r in rs], "budget_sequences": rs[0]["step_budget"]
