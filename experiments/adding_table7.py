@@ -29,15 +29,18 @@ fewest sequences, else the lowest validation error at the end of the tuning budg
 Usage (from the repository root; one BLAS thread, the machine's OpenBLAS variables unset):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
-        python experiments/adding_table7.py --stage tune          # picks the learning rates
-    ... python experiments/adding_table7.py --stage table --part 0/2   # half the table runs
-    ... python experiments/adding_table7.py --stage table --part 1/2   # the other half
-    python experiments/adding_table7.py --collect              # merge into adding_table7.json
-    python experiments/adding_table7.py --quick --out q.json   # the quick setting, seconds
+        python experiments/adding_table7.py --stage tune     # the learning rates (6 runs)
+    ... python experiments/adding_table7.py --stage table    # the table (12 runs); start it
+                                                             # once per core you can spare
+    python experiments/adding_table7.py --collect            # merge into adding_table7.json
+    python experiments/adding_table7.py --quick --out q.json # the quick setting, seconds
 
-Every run is appended to ``results/adding_table7.parts/<stage>-<part>.jsonl`` as soon as it
-ends (with its wall time), so partial results survive; ``--collect`` merges them, together
-with the quick setting, into ``results/adding_table7.json``.
+Workers share the jobs through claim files in ``results/adding_table7.parts/claims`` (delete
+that folder to re-run a job whose worker was stopped); ``--part k/n`` restricts a worker to
+every n-th job. Every run is appended to a ``results/adding_table7.parts/*.jsonl`` file of its
+worker as soon as it ends (with its wall time), so partial results survive and finished jobs
+are skipped on a restart; ``--collect`` merges them, together with the quick setting, into
+``results/adding_table7.json``.
 """
 
 from __future__ import annotations
