@@ -1,7 +1,9 @@
 """The committed experiment results can be reproduced: each script in experiments/ re-runs its quick
 setting with --quick and must give exactly the numbers stored under "quick" in its results JSON
-(written by the full run through the same code path): adding_sweep.py (chapter 5) and the seed
-studies of chapter 6 (forecasting_seeds.py, seq2seq_seeds.py, char_lm_seeds.py)."""
+(written by the full run through the same code path): adding_sweep.py and adding_table7.py
+(chapter 5; for Table 7 also that its committed table is what its runs say, over the same seeds for
+every row, with learning rates picked on validation runs only) and the seed studies of chapter 6
+(forecasting_seeds.py, seq2seq_seeds.py, char_lm_seeds.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from rnnlab import data, layers, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "adding_sweep.py"
@@ -110,3 +115,70 @@ def test_chapter6_results_cover_every_seed():
     assert len(lm) >= 5 and len({r["seed"] for r in lm}) == len(lm)
     for r in lm:
         assert 0.0 < r["test_bpc"] < math.log2(100) and len(r["val_probe_bpc"]) == 6
+
+
+# -- experiments/adding_table7.py: Hochreiter & Schmidhuber (1997), Table 7 ---------------------
+
+TABLE7 = ROOT / "experiments" / "adding_table7.py"
+TABLE7_RESULTS = ROOT / "experiments" / "results" / "adding_table7.json"
+
+
+def _table7_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("adding_table7", TABLE7)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_table7_committed_results_are_consistent():
+    res = json.loads(TABLE7_RESULTS.read_text())
+    mod = _table7_module()
+    # learning rates were picked on the validation runs of the tuning stage, nothing else
+    assert all(r["T"] == res["meta"]["tune"]["T"] and "n_wrong" not in r for r in res["tuning"])
+    for name in ("lstm-1997", "lstm-modern"):
+        assert res["lr"][name] == mod.pick_lr(res["tuning"], name)
+    assert mod.summarise(res["runs"]) == res["summary"]
+    for row in res["summary"]:
+        assert len(row["seeds"]) >= 3, row["name"]  # every reported row over >= 3 seeds
+    # every row has the same seeds, so the cells are compared on the same footing
+    assert len({tuple(row["seeds"]) for row in res["summary"]}) == 1
+    for r in res["runs"]:
+        assert r["n_test"] == 2560 and 0 <= r["n_wrong"] <= r["n_test"]
+        assert r["sequences"] == r["steps"] * r["batch"] and r["steps"] <= r["step_budget"]
+        assert r["solved"] == (bool(r["val_curve"]) and r["val_curve"][-1][1] == 1.0)
+        assert r["seconds"] > 0  # wall time recorded for every run
+        assert r["lr"] == res["lr"]["lstm-1997" if r["recipe"] == "1997" else "lstm-modern"]
+
+
+def test_table7_pinned_forget_gate_stays_open():
+    mod = _table7_module()
+    model, opt, clip = mod.build("lstm", 8, "1997", 0.3, seed=0, dtype="float32")
+    assert clip is None
+    before = {k: v.copy() for k, v in model.params.items()}
+    x, t, _ = data.adding_problem(16, 20, seed=0)
+    x, t = x.astype(np.float32), t.astype(np.float32)
+    train.train(model, x, t, optimizer=opt, steps=3, progress=False)
+    f = slice(8, 16)
+    for k in ("Wx", "Wh", "b"):
+        assert np.array_equal(model.params[k][..., f], before[k][..., f]), k
+        assert not np.array_equal(model.params[k], before[k]), k  # the other gates did learn
+    _, cache = layers.lstm_forward(x, np.zeros((16, 8), np.float32),
+                                   model.params["Wx"], model.params["Wh"], model.params["b"])
+    assert np.all(cache.gates[..., f] == 1.0)  # σ(20) is 1 in float32: c_t = c_{t-1} + i ⊙ g
+
+
+def test_table7_quick_setting_reproduces_committed_numbers(tmp_path):
+    out = tmp_path / "quick.json"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(TABLE7), "--quick", "--out", str(out)], check=True,
+                   cwd=ROOT, capture_output=True, timeout=120, env=env)
+    live = json.loads(out.read_text())["quick"]
+    stored = json.loads(TABLE7_RESULTS.read_text())["quick"]
+    assert len(live) == len(stored) == 2
+    for new, old in zip(live, stored):
+        new.pop("seconds"), old.pop("seconds")
+        # float64 (see QUICK): equal to the last bit, on any machine and thread count
+        assert new == old, new["name"]

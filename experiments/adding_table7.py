@@ -1,0 +1,293 @@
+"""Table 7 of Hochreiter & Schmidhuber (1997), the adding problem, reproduced as far as a CPU
+budget allows (chapter 5, "LSTM and GRU").
+
+The paper trained its LSTM on-line on fresh sequences and reports, for T = 100, 500 and 1000,
+how many training sequences it needed and how many of 2,560 test sequences were still wrong
+(|error| ≥ 0.04): 74,000 / 1 wrong, 209,000 / 0 wrong and 853,000 / 1 wrong.
+
+Here every row is trained on *fresh* sequences (each training sequence is seen exactly once,
+like on-line training, but in minibatches of ``BATCH``) and stopped early as soon as a separate
+validation set (``N_VAL`` sequences) is solved completely, checked every ``EVAL_EVERY``
+updates; the test set of 2,560 sequences is touched once, at the end. Recipes:
+
+* ``lstm-1997``: the paper's cell as far as ``rnnlab`` allows. No forget gate in 1997: the
+  forget gate is pinned open (its weights zero and frozen, its bias 20, so f = 1 to float32
+  precision and c_t = c_{t-1} + i_t ⊙ g_t, the constant error carousel); staggered negative
+  input-gate biases (−1 … −3 across the units: the paper biases input gates negatively so that
+  cells stay closed until they learn to open; the values here are ours); plain SGD, no clipping,
+  small minibatches. It differs from the paper in: H single-cell blocks instead of 2 blocks of
+  2 cells, minibatches of ``BATCH`` instead of one sequence per update, full BPTT instead of the
+  paper's truncated gradient, and tanh on the cell output.
+* ``lstm-modern``: ``rnnlab``'s LSTM as it is (forget bias 1), Adam, gradient-norm clipping 1.0.
+* ``gru-eqp`` and ``rnn-eqp``: the modern recipe (the LSTM's tuned learning rate) with the same
+  budget and seeds, at about the LSTM's parameter count (H = 37: 4,589; H = 65: 4,486).
+
+Learning rates are chosen on a validation set only (stage ``tune``: T = ``TUNE_T``, tuning seed
+``TUNE_SEED``, not one of the reported seeds): the rate that solves the validation set with the
+fewest sequences, else the lowest validation error at the end of the tuning budget.
+
+Usage (from the repository root; one BLAS thread, the machine's OpenBLAS variables unset):
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
+        python experiments/adding_table7.py --stage tune     # the learning rates (6 runs)
+    ... python experiments/adding_table7.py --stage table    # the table (12 runs); start it
+                                                             # once per core you can spare
+    python experiments/adding_table7.py --collect            # merge into adding_table7.json
+    python experiments/adding_table7.py --quick --out q.json # the quick setting, seconds
+
+Workers share the jobs through claim files in ``results/adding_table7.parts/claims`` (delete
+that folder to re-run a job whose worker was stopped); ``--part k/n`` restricts a worker to
+every n-th job. Every run is appended to a ``results/adding_table7.parts/*.jsonl`` file of its
+worker as soon as it ends (with its wall time), so partial results survive and finished jobs
+are skipped on a restart; ``--collect`` merges them, together with the quick setting, into
+``results/adding_table7.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+if __name__ == "__main__":
+    # One BLAS thread (see adding_sweep.py): small matrices, a busy 2-core machine.
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+import rnnlab  # noqa: E402
+from rnnlab import data, models, optim, train  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "adding_table7.json"
+PARTS = HERE / "results" / "adding_table7.parts"
+
+# Hochreiter & Schmidhuber (1997), Table 7: T -> (training sequences, test sequences wrong of 2560)
+PAPER = {100: (74_000, 1), 500: (209_000, 0), 1000: (853_000, 1)}
+
+BATCH = 16          # sequences per update (the paper: 1)
+EVAL_EVERY = 100    # updates between validation checks (= 1,600 sequences)
+N_VAL, N_TEST = 512, 2560
+DTYPE = "float32"
+H = 32
+SEEDS = (0, 1, 2)
+TABLE_T = 100
+STEP_BUDGET = 6000  # updates per run = 96,000 fresh sequences (the paper: 74,000 at T = 100)
+TUNE_T, TUNE_SEED, TUNE_BUDGET = 50, 99, 2000
+TUNE_GRID = {"lstm-1997": (0.1, 0.3, 1.0), "lstm-modern": (1e-3, 3e-3, 1e-2)}
+FORGET_PIN = 20.0                 # σ(20) = 1 − 2e−9: 1 in float32
+INPUT_BIAS = (-1.0, -3.0)         # staggered linearly across the H input gates
+# (name, cell, H, recipe): the GRU and the RNN at about the LSTM's 4,513 parameters (equal-H
+# single-seed runs are in adding_sweep.py; a GRU row at H = 32 did not fit the CPU budget)
+ROWS = (("lstm-1997", "lstm", H, "1997"), ("lstm-modern", "lstm", H, "modern"),
+        ("gru-eqp", "gru", 37, "modern"), ("rnn-eqp", "rnn", 65, "modern"))
+# The quick setting (the test re-runs it): float64, so the numbers do not depend on BLAS threads.
+QUICK = dict(T=10, steps=200, seed=0, dtype="float64", H=8, lrs={"1997": 0.3, "modern": 3e-3})
+
+
+class PinnedForgetGate:
+    """Wraps an optimiser and never updates the LSTM's forget-gate columns (gate order i, f, g, o).
+
+    Together with zero forget weights and a forget bias of FORGET_PIN this is the 1997 LSTM's
+    constant error carousel, c_t = c_{t-1} + i_t ⊙ g_t, built on rnnlab's public LSTM.
+    """
+
+    def __init__(self, inner, H: int) -> None:
+        self.inner, self.f = inner, slice(H, 2 * H)
+
+    def step(self, params, grads) -> None:
+        grads = {**grads}
+        for k in ("Wx", "Wh", "b"):
+            g = grads[k].copy()
+            g[..., self.f] = 0.0
+            grads[k] = g
+        self.inner.step(params, grads)
+
+
+def build(cell: str, hidden: int, recipe: str, lr: float, seed: int, dtype: str):
+    """The model and optimiser of one recipe; clip_norm is None for the 1997 recipe."""
+    model = models.make_model(cell, 2, hidden, 1, output="last", seed=seed, dtype=np.dtype(dtype))
+    if recipe == "modern":
+        return model, optim.Adam(lr), 1.0
+    if recipe != "1997" or cell != "lstm":
+        raise ValueError(f"recipe must be 'modern', or '1997' for the LSTM; got {recipe!r}")
+    p = model.params
+    f = slice(hidden, 2 * hidden)
+    p["Wx"][:, f] = 0.0
+    p["Wh"][:, f] = 0.0
+    p["b"][f] = FORGET_PIN
+    p["b"][:hidden] = np.linspace(*INPUT_BIAS, hidden)
+    return model, PinnedForgetGate(optim.SGD(lr), hidden), None
+
+
+def data_seeds(seed: int) -> dict[str, int]:
+    # Disjoint data streams (the values are continuous, so a test sequence repeating a training
+    # sequence has probability 0).
+    return {"val": 1_000_003 + seed, "test": 2_000_003 + seed, "train": 5_000_000 * (seed + 1)}
+
+
+def run(cell: str, hidden: int, recipe: str, lr: float, T: int, steps: int, seed: int, *,
+        dtype: str = DTYPE, batch: int = BATCH, eval_every: int = EVAL_EVERY,
+        n_val: int = N_VAL, n_test: int = N_TEST, test: bool = True) -> dict:
+    """Train one model on fresh sequences until the validation set is solved or `steps` updates.
+
+    Returns a JSON-ready dict: settings, updates and sequences used (``sequences`` is the number
+    of training sequences seen when the validation set was first solved, else the budget), the
+    validation curve [update, fraction correct, MSE], and (if `test`) the test result.
+    """
+    t0 = time.perf_counter()
+    dt = np.dtype(dtype)
+    s = data_seeds(seed)
+    xv, tv, _ = data.adding_problem(n_val, T, seed=s["val"])
+    xv, tv = xv.astype(dt), tv.astype(dt)
+    model, opt, clip = build(cell, hidden, recipe, lr, seed, dtype)
+    done, curve, diverged = 0, [], False
+    while done < steps and not diverged:
+        chunk = min(eval_every, steps - done)
+        # chunk·batch fresh sequences, each used by exactly one update
+        x, t, _ = data.adding_problem(chunk * batch, T, seed=s["train"] + done)
+        x, t = x.astype(dt), t.astype(dt)
+        for k in range(chunk):
+            b = slice(k * batch, (k + 1) * batch)
+            hist = train.train(model, x[b], t[b], optimizer=opt, steps=1, clip_norm=clip,
+                               progress=False)
+            if hist.diverged_at is not None:
+                diverged = True
+                break
+            done += 1
+        if diverged:
+            break
+        yv = model.forward(xv)
+        curve.append([done, float(data.adding_correct(yv, tv).mean()),
+                      float(np.mean((yv - tv) ** 2))])
+        if curve[-1][1] == 1.0:
+            break
+    solved = bool(curve) and curve[-1][1] == 1.0
+    out = {"cell": cell, "H": hidden, "recipe": recipe, "lr": lr, "T": T, "seed": seed,
+           "batch": batch, "dtype": dtype, "step_budget": steps, "steps": done,
+           "sequences": done * batch, "solved": solved, "diverged": diverged,
+           "num_params": model.num_params, "val_curve": curve}
+    if test:
+        xt, tt, _ = data.adding_problem(n_test, T, seed=s["test"])
+        ok = (data.adding_correct(model.forward(xt.astype(dt)), tt) if not diverged
+              else np.zeros(n_test, bool))
+        out.update(n_test=n_test, n_wrong=int((~ok).sum()))
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def tune_jobs() -> list[dict]:
+    return [dict(name=name, cell="lstm", hidden=H, recipe=name.split("-")[1], lr=lr, T=TUNE_T,
+                 steps=TUNE_BUDGET, seed=TUNE_SEED, test=False)
+            for name, grid in TUNE_GRID.items() for lr in grid]
+
+
+def pick_lr(tuning: list[dict], name: str) -> float:
+    """Fewest sequences to solve the validation set; else lowest final validation MSE."""
+    runs = [r for r in tuning if r["name"] == name and not r["diverged"] and r["val_curve"]]
+    if not runs:
+        raise RuntimeError(f"no usable tuning run for {name}")
+    return min(runs, key=lambda r: (not r["solved"], r["sequences"], r["val_curve"][-1][2]))["lr"]
+
+
+def table_jobs(tuning: list[dict]) -> list[dict]:
+    lrs = {"1997": pick_lr(tuning, "lstm-1997"), "modern": pick_lr(tuning, "lstm-modern")}
+    # seed-major order: if the budget runs out, every row has the same seeds done
+    return [dict(name=name, cell=cell, hidden=hid, recipe=recipe, lr=lrs[recipe], T=TABLE_T,
+                 steps=STEP_BUDGET, seed=seed)
+            for seed in SEEDS for name, cell, hid, recipe in ROWS]
+
+
+def load_parts(stage: str) -> list[dict]:
+    runs = []
+    for f in sorted(PARTS.glob(f"{stage}-*.jsonl")):
+        runs += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+    return runs
+
+
+def run_quick() -> list[dict]:
+    q = QUICK
+    return [{"name": f"lstm-{recipe}", **run("lstm", q["H"], recipe, lr, q["T"], q["steps"],
+                                             q["seed"], dtype=q["dtype"], n_test=256)}
+            for recipe, lr in q["lrs"].items()]
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """One row per (name, T): seeds solved (and diverged), sequences median and range, test
+    sequences wrong (all of them for a diverged run), wall time."""
+    rows = []
+    for key in sorted({(r["name"], r["T"]) for r in runs}, key=lambda k: (k[1], k[0])):
+        rs = sorted((r for r in runs if (r["name"], r["T"]) == key), key=lambda r: r["seed"])
+        seqs = [r["sequences"] for r in rs if r["solved"]]
+        rows.append({
+            "name": key[0], "T": key[1], "cell": rs[0]["cell"], "H": rs[0]["H"],
+            "num_params": rs[0]["num_params"], "recipe": rs[0]["recipe"], "lr": rs[0]["lr"],
+            "seeds": [r["seed"] for r in rs], "n_solved": len(seqs),
+            "n_diverged": sum(r["diverged"] for r in rs),
+            "sequences_median": float(np.median(seqs)) if seqs else None,
+            "sequences_range": [min(seqs), max(seqs)] if seqs else None,
+            "n_wrong": [r["n_wrong"] for r in rs], "budget_sequences": rs[0]["step_budget"]
+            * rs[0]["batch"], "seconds": [r["seconds"] for r in rs]})
+    return rows
+
+
+def meta() -> dict:
+    return {"rnnlab_version": rnnlab.__version__, "numpy_version": np.__version__,
+            "python": platform.python_version(), "paper_table7": PAPER, "batch": BATCH,
+            "eval_every": EVAL_EVERY, "n_val": N_VAL, "n_test": N_TEST, "dtype": DTYPE,
+            "seeds": list(SEEDS), "table_T": TABLE_T, "step_budget": STEP_BUDGET,
+            "tune": {"T": TUNE_T, "seed": TUNE_SEED, "budget": TUNE_BUDGET, "grid": TUNE_GRID},
+            "forget_pin": FORGET_PIN, "input_bias": INPUT_BIAS, "quick_setting": QUICK,
+            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--stage", choices=("tune", "table"))
+    ap.add_argument("--part", default="0/1", help="k/n: run every n-th job starting at k")
+    ap.add_argument("--collect", action="store_true", help="merge the parts into the JSON")
+    ap.add_argument("--quick", action="store_true", help="run only the quick setting")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if args.quick:
+        out = args.out or RESULTS.with_name("adding_table7_quick.json")
+        out.write_text(json.dumps({"quick": run_quick()}, indent=1) + "\n")
+        return
+    if args.collect:
+        tuning, table = load_parts("tune"), load_parts("table")
+        res = {"meta": meta(), "lr": {"lstm-1997": pick_lr(tuning, "lstm-1997"),
+                                      "lstm-modern": pick_lr(tuning, "lstm-modern")},
+               "summary": summarise(table), "tuning": tuning, "runs": table,
+               "quick": run_quick()}
+        (args.out or RESULTS).write_text(json.dumps(res, indent=1) + "\n")
+        return
+    k, n = map(int, args.part.split("/"))
+    jobs = tune_jobs() if args.stage == "tune" else table_jobs(load_parts("tune"))
+    PARTS.mkdir(parents=True, exist_ok=True)
+    (PARTS / "claims").mkdir(exist_ok=True)
+    sink = PARTS / f"{args.stage}-{k}of{n}-{os.getpid()}.jsonl"  # one file per worker
+    for job in jobs[k::n]:
+        name = job.pop("name")
+        key = (name, job["T"], job["seed"], job["lr"])
+        if key in {(r["name"], r["T"], r["seed"], r["lr"]) for r in load_parts(args.stage)}:
+            continue  # already in a part file: resume instead of repeating
+        try:  # claim the job, so that workers started with --part 0/1 later never repeat it
+            os.close(os.open(PARTS / "claims" / "{}-T{}-seed{}-lr{}".format(*key),
+                             os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            continue
+        r = {"name": name, **run(**job)}
+        with sink.open("a") as fh:
+            fh.write(json.dumps(r) + "\n")
+        print(f"{name:12s} T={r['T']:4d} seed {r['seed']} lr {r['lr']:g}: solved={r['solved']} "
+              f"after {r['sequences']} seq, wrong {r.get('n_wrong')}  ({r['seconds']} s)",
+              file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
