@@ -273,3 +273,6 @@ def make_model(cell: str, input_dim: int, hidden_dim: int, output_dim: int,
     if cell not in MODELS:
         raise ValueError(f"cell must be one of {sorted(MODELS)}; got {cell!r}")
     return MODELS[cell](input_dim, hidden_dim, output_dim, **kwargs)
+
+
+from rnnlab.encoder import Encoder  # noqa: E402, F401
