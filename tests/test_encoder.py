@@ -20,7 +20,7 @@ CELLS = ["rnn", "lstm", "gru"]
 def _randomise(enc, seed):
     """Random weights of a useful size (the initial biases are zero, which would hide bias bugs)."""
     rng = np.random.default_rng(seed)
-    for k, v in enc.params.items():
+    for v in enc.params.values():
         v[...] = 0.5 * rng.standard_normal(v.shape)
 
 
@@ -109,7 +109,8 @@ def test_encoder_does_not_alias_inputs():
 def test_parameter_names_and_counts():
     enc = models.Encoder("lstm", 5, 4, num_layers=2, bidirectional=True)
     assert sorted(enc.params) == sorted(
-        f"{n}_l{layer}{s}" for layer in range(2) for s in ("", "_reverse") for n in ("Wx", "Wh", "b"))
+        f"{n}_l{layer}{s}" for layer in range(2) for s in ("", "_reverse")
+        for n in ("Wx", "Wh", "b"))
     assert enc.params["Wx_l1"].shape == (8, 16)  # layer 1 reads both directions: 2H inputs
     # torch: 4H(D + H + 2) per direction of layer 0, 4H(2H + H + 2) for layer 1; we keep one bias
     torch_count = 2 * 16 * (5 + 4 + 2) + 2 * 16 * (8 + 4 + 2)

@@ -11,8 +11,8 @@ Two scores:
 * additive (Bahdanau, Cho & Bengio 2015): e_ij = w · tanh(q_i Wq + k_j Wk), with weights of
   its own, so q and k may have different sizes.
 
-``mask`` has the meaning of the boolean mask of ``torch.nn.functional.scaled_dot_product_attention``:
-True = this query may attend to this key. Masked keys get weight exactly 0. A query that may
+``mask`` has the meaning of the boolean mask of torch's ``scaled_dot_product_attention``: True =
+this query may attend to this key. Masked keys get weight exactly 0. A query that may
 attend to no key at all has no defined output (torch returns NaN); here that is an error.
 """
 
