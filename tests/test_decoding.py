@@ -212,5 +212,9 @@ def test_decoding_errors():
                                end=1, max_len=3)
     with pytest.raises(ValueError, match="attention=None"):
         _model(None).attention_weights(np.array([[2]]), np.array([[0]]))
+    with pytest.raises(ValueError, match=r"src must lie in \[0, V=6\)"):
+        m.loss(np.array([[2, 6]]), np.array([[0]]), np.array([[1]]))
+    with pytest.raises(ValueError, match="dec_in must have one row per source string"):
+        m.loss(np.array([[2, 3]]), np.array([[0], [0]]), np.array([[1], [1]]))
     with pytest.raises(ValueError, match="attention must be one of"):
         models.Seq2Seq(V, 2, 3, attention="luong")

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnlab import init, layers
+from rnnlab.embedding import check_indices
 from rnnlab.encoder import Encoder
 from rnnlab.validation import check_positive_int
 
@@ -91,6 +92,7 @@ class Seq2Seq:
 
     # -- the pieces ----------------------------------------------------------------------------
     def _encode(self, src, src_lengths):
+        src = check_indices("src", src, self.V)
         src_emb = layers.embedding_forward(src, self.params["E_src"])
         enc_out, h_n = self.encoder.forward(src_emb[0], src_lengths)
         mask = None
@@ -116,7 +118,12 @@ class Seq2Seq:
 
     def _forward(self, src, dec_in, src_lengths=None):
         p = self.params
+        src = check_indices("src", src, self.V)
         src_emb, enc_out, h0, mask = self._encode(src, src_lengths)
+        dec_in = check_indices("dec_in", dec_in, self.V)
+        if dec_in.shape[0] != src.shape[0]:
+            raise ValueError(f"dec_in must have one row per source string (N={src.shape[0]}); "
+                             f"got shape {dec_in.shape}")
         dec_emb = layers.embedding_forward(dec_in, p["E_tgt"])
         s, dec = layers.gru_forward(dec_emb[0], h0, p["dec_Wx"], p["dec_Wh"], p["dec_bx"],
                                     p["dec_bh"])
@@ -177,7 +184,11 @@ class Seq2Seq:
         return f.att.weights.copy()
 
     def start_state(self, src, src_lengths=None):
-        """The decoding state for ``rnnlab.decoding``: (s_0, encoder outputs, source mask)."""
+        """The decoding state for ``rnnlab.decoding``: (s_0, encoder outputs, source mask).
+
+        src: (N, S) source symbols; src_lengths: (N,) real lengths or None
+        """
+        src = check_indices("src", src, self.V)
         _, enc_out, h0, mask = self._encode(src, src_lengths)
         if mask is None:
             mask = np.ones((src.shape[0], 1, src.shape[1]), dtype=bool)
