@@ -133,9 +133,10 @@ def beam_search(step: Step, state, *, start: int, end: int, max_len: int, beam_w
     length_penalty: α ≥ 0; finished hypotheses are ranked by log p / length^α (length counts the
                     end symbol). α = 0 ranks by log-probability, which favours short outputs;
                     α = 1 by the mean log-probability per symbol.
-    At each step all k·V one-symbol extensions are ranked by log-probability and the best k
-    kept; those that end in `end` are finished and leave the beam, so the search stops once k
-    hypotheses are finished (or at max_len, where the unfinished ones count as finished).
+    At each step all k·V one-symbol extensions of the live hypotheses are ranked by
+    log-probability and the best k kept; those that end in `end` are finished and leave the
+    beam. The search stops when no live hypothesis is left, when none can still beat the best
+    finished one, or at max_len (where the unfinished ones count as finished).
     Returns (sequences, log_probs, scores): N int arrays, (N,) their log-probabilities and (N,)
     the length-normalised scores that chose them.
     """
@@ -176,10 +177,24 @@ def _beam_search_one(step, state, start, end, max_len, k, alpha):
                 new_live.append(hyp)
                 keep_rows.append(b)
         live = new_live
-        if len(finished) >= k or not live:
+        if not live or (finished and _done(finished, live, max_len, alpha)):
             break
         state = take_rows(new_state, np.array(keep_rows))
     else:
         finished.extend(live)  # max_len reached: the unfinished hypotheses count too
-    best_seq, best_lp = max(finished, key=lambda h: h[1] / len(h[0]) ** alpha)
+    best_seq, best_lp = max(finished, key=lambda h: _score(h, alpha))
     return np.array(best_seq, dtype=np.int64), best_lp
+
+
+def _score(hyp, alpha: float) -> float:
+    return hyp[1] / len(hyp[0]) ** alpha
+
+
+def _done(finished, live, max_len: int, alpha: float) -> bool:
+    """True when no live hypothesis can still beat the best finished one.
+
+    Log-probabilities only decrease as a hypothesis grows, and its length is at most max_len,
+    so a live hypothesis with log p = l ≤ 0 ends with a score of at most l / max_len^α.
+    """
+    best_live = max(lp for _, lp in live)
+    return max(_score(h, alpha) for h in finished) >= best_live / max_len ** alpha
