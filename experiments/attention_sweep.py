@@ -15,7 +15,7 @@ of every batch), decoded greedily and with beam search (width 4), each scored by
 
 Usage (from the repository root):
 
-    python experiments/attention_sweep.py --jobs 3   # 2 models x 3 seeds (~4 min CPU each)
+    python experiments/attention_sweep.py --jobs 7   # quick + 2 models x 3 seeds, ~1 min CPU each
     python experiments/attention_sweep.py --quick    # the notebook's live setting, ~10 s
 
 The results (small JSON) go to experiments/results/attention_sweep.json, or to --out. The full
