@@ -781,3 +781,12 @@ def softmax_cross_entropy(logits, targets, mask=None):
                       np.take_along_axis(dlogits, targets[..., None], axis=-1) - 1, axis=-1)
     dlogits *= (m / count)[..., None]
     return loss, dlogits
+
+
+from rnnlab.attention import (  # noqa: E402, F401
+    additive_attention_backward,
+    additive_attention_forward,
+    dot_product_attention_backward,
+    dot_product_attention_forward,
+)
+from rnnlab.embedding import embedding_backward, embedding_forward  # noqa: E402, F401

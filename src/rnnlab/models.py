@@ -283,3 +283,7 @@ def make_model(cell: str, input_dim: int, hidden_dim: int, output_dim: int,
     """Build a model by cell name: "rnn", "lstm" or "gru" (keyword arguments as the class's)."""
     check_choice("cell", cell, MODELS)
     return MODELS[cell](input_dim, hidden_dim, output_dim, **kwargs)
+
+
+from rnnlab.encoder import Encoder  # noqa: E402, F401
+from rnnlab.seq2seq import Seq2Seq  # noqa: E402, F401

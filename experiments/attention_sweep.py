@@ -1,0 +1,199 @@
+"""The fixed-vector bottleneck, measured and removed: string reversal with and without attention
+(chapter 6, "Seq2seq with attention").
+
+Task: reverse a string of L letters from a–h ("bagde" -> "edgab"), L from 3 to 12. Models:
+``models.Seq2Seq`` (GRU encoder and decoder, learned embeddings) with ``attention=None`` (the
+decoder sees the source only through the encoder's final state) and ``attention="dot"`` (Luong
+et al. 2015's global attention with the scaled dot-product score). Both get the same budget and
+the same seeds: the same initial-weight seeds, the same training strings, the same test set.
+
+Training: Adam, gradient-norm clipping, minibatches of one length each ("bucketing": no padding),
+lengths drawn uniformly. No hyperparameter was tuned on the test set: the settings are those of
+the seq2seq section (learning rate 0.01, clipping at 5), with more updates for the longer strings.
+Test: for every length, held-out strings that no training batch contains (they are filtered out
+of every batch), decoded greedily and with beam search (width 4), each scored by exact match.
+
+Usage (from the repository root):
+
+    python experiments/attention_sweep.py --jobs 7   # quick + 2 models x 3 seeds, ~1 min CPU each
+    python experiments/attention_sweep.py --quick    # the notebook's live setting, ~10 s
+
+The results (small JSON) go to experiments/results/attention_sweep.json, or to --out. The full
+run stores the quick setting's result under "quick" too, produced by the same code path, so that
+``tests/test_attention_sweep.py`` can re-run it and compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+if __name__ == "__main__":
+    # One BLAS thread, set before NumPy loads BLAS: the matrices are small and multithreaded
+    # OpenBLAS spins on a busy 2-core machine.
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+import rnnlab  # noqa: E402
+from rnnlab import decoding, models, optim  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "attention_sweep.json"
+
+LETTERS = "abcdefgh"
+START, END = 0, 1  # the symbols <s> and </s>; the letters are 2 … 9
+V = len(LETTERS) + 2
+ATTENTION = (None, "dot")
+SEEDS = (0, 1, 2)
+FULL = dict(lengths=(3, 12), steps=1000, hidden=48, embed=16, batch=64, lr=1e-2, clip_norm=5.0,
+            n_test=50, beam_width=4)
+QUICK = dict(lengths=(3, 8), steps=400, hidden=32, embed=16, batch=64, lr=1e-2, clip_norm=5.0,
+             n_test=50, beam_width=4)
+QUICK_ATTENTION = "dot"  # the quick setting trains only the attention model
+N_EXAMPLES = 3  # attention-weight maps stored per model, of the first held-out strings
+TEST_SEED = 12345  # one held-out set for every model and seed
+
+
+def to_text(ids) -> str:
+    """Symbols -> letters, stopping at </s>."""
+    out = []
+    for i in ids:
+        if i == END:
+            break
+        out.append(LETTERS[i - 2] if i >= 2 else "<s>")
+    return "".join(out)
+
+
+def heldout_set(lengths: tuple[int, int], n: int) -> dict[int, np.ndarray]:
+    """{L: (n_L, L) distinct strings} for every L in the range; n_L <= n (duplicates removed)."""
+    rng = np.random.default_rng(TEST_SEED)
+    return {L: np.unique(rng.integers(2, V, size=(n, L)), axis=0)
+            for L in range(lengths[0], lengths[1] + 1)}
+
+
+def make_batch(rng: np.random.Generator, n: int, L: int, exclude: set):
+    """n training strings of length L that are not in `exclude`: (src, dec_in, tgt)."""
+    src = rng.integers(2, V, size=(2 * n, L))
+    src = src[[tuple(row) not in exclude for row in src]][:n]
+    tgt = np.c_[src[:, ::-1], np.full(len(src), END)]  # the reversed string, then </s>
+    dec_in = np.c_[np.full(len(src), START), tgt[:, :-1]]  # <s>, then the target shifted
+    return src, dec_in, tgt
+
+
+def evaluate(model: models.Seq2Seq, heldout: dict, beam_width: int) -> dict:
+    """Exact match per length, greedy and beam search, and the mean log-probability of each."""
+    out = {"lengths": [], "greedy": [], "beam": [], "greedy_logp": [], "beam_logp": [],
+           "beam_worse": 0, "n": [], "examples": []}
+    for L, src in heldout.items():
+        state = model.start_state(src)
+        want = [to_text(row[::-1]) for row in src]
+        g_seq, g_lp = decoding.greedy_decode(model.decode_step, state, start=START, end=END,
+                                             max_len=L + 3)
+        b_seq, b_lp, _ = decoding.beam_search(model.decode_step, state, start=START, end=END,
+                                              max_len=L + 3, beam_width=beam_width)
+        out["lengths"].append(L)
+        out["n"].append(len(src))
+        out["greedy"].append(float(np.mean([to_text(s) == w for s, w in zip(g_seq, want)])))
+        out["beam"].append(float(np.mean([to_text(s) == w for s, w in zip(b_seq, want)])))
+        out["greedy_logp"].append(float(g_lp.mean()))
+        out["beam_logp"].append(float(b_lp.mean()))
+        out["beam_worse"] += int(np.sum(b_lp < g_lp - 1e-12))
+    L_max = max(heldout)
+    for row, seq in zip(heldout[L_max][:N_EXAMPLES], g_seq[:N_EXAMPLES]):
+        example = {"source": to_text(row), "greedy": to_text(seq)}
+        if model.attention:  # the weights the greedy decoding used: feed its output back in
+            dec_in = np.r_[START, seq[:-1]][None]
+            example["weights"] = np.round(model.attention_weights(row[None], dec_in)[0],
+                                          4).tolist()
+        out["examples"].append(example)
+    return out
+
+
+def run_setting(attention: str | None, seed: int, *, lengths, steps, hidden, embed, batch, lr,
+                clip_norm, n_test, beam_width):
+    """Train one model and evaluate it. Returns (the JSON-ready result, the trained model)."""
+    heldout = heldout_set(lengths, n_test)
+    exclude = {tuple(row) for rows in heldout.values() for row in rows}
+    model = models.Seq2Seq(V, embed, hidden, attention=attention, seed=seed)
+    opt = optim.Adam(lr)
+    rng = np.random.default_rng(1000 + seed)  # the lengths and strings of the training batches
+    losses = []
+    for _ in range(steps):
+        L = int(rng.integers(lengths[0], lengths[1] + 1))
+        losses.append(model.loss(*make_batch(rng, batch, L, exclude)))
+        optim.clip_grad_norm(model.grads, clip_norm)
+        opt.step(model.params, model.grads)
+    result = {"attention": attention, "seed": seed, "num_params": model.num_params,
+              "settings": {"lengths": list(lengths), "steps": steps, "hidden": hidden,
+                           "embed": embed, "batch": batch, "lr": lr, "clip_norm": clip_norm,
+                           "n_test": n_test, "beam_width": beam_width},
+              "loss_curve": [float(np.mean(losses[i:i + 50])) for i in range(0, steps, 50)],
+              "test": evaluate(model, heldout, beam_width)}
+    return result, model
+
+
+def run_quick() -> list[dict]:
+    """The quick setting: the attention model, seed 0 (the notebook re-runs exactly this)."""
+    return [run_setting(QUICK_ATTENTION, 0, **QUICK)[0]]
+
+
+def _meta() -> dict:
+    return {"rnnlab_version": rnnlab.__version__, "numpy_version": np.__version__,
+            "python": platform.python_version(), "full": FULL, "quick": QUICK,
+            "seeds": list(SEEDS), "attention": list(ATTENTION), "letters": LETTERS,
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+
+
+def _run_timed(attention: str | None, seed: int, setting: str) -> dict:
+    t0 = time.perf_counter()
+    r = run_setting(attention, seed, **(QUICK if setting == "quick" else FULL))[0]
+    if setting == "full":
+        r["seconds"] = round(time.perf_counter() - t0, 1)
+    return r
+
+
+def _line(r: dict) -> str:
+    t = r["test"]
+    return (f"attention={str(r['attention']):4s} seed={r['seed']}  params {r['num_params']}  "
+            f"greedy exact match by length {[round(a, 2) for a in t['greedy']]}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="run only the quick setting")
+    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
+    parser.add_argument("--jobs", type=int, default=1, help="processes for the full run")
+    args = parser.parse_args(argv)
+    out = args.out or (RESULTS.with_name("attention_sweep_quick.json") if args.quick
+                       else RESULTS)
+    start = time.perf_counter()
+    result = {"meta": _meta()}
+    if args.quick:
+        result["quick"] = run_quick()
+    else:
+        jobs = [(QUICK_ATTENTION, 0, "quick")] + [(attention, seed, "full") for seed in SEEDS
+                                                  for attention in ATTENTION]
+        # every run is seeded and single-threaded: the results do not depend on --jobs
+        with multiprocessing.Pool(max(1, args.jobs)) as pool:
+            runs = pool.starmap(_run_timed, jobs)
+        result["quick"] = runs[:1]
+        result["results"] = runs[1:]
+    for r in result["quick"]:
+        print("quick", _line(r), flush=True)
+    for r in result.get("results", []):
+        print(_line(r), f"({r['seconds']:.0f} s)", flush=True)
+    result["meta"]["wall_time_s"] = round(time.perf_counter() - start, 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {out} in {result['meta']['wall_time_s']} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
