@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import require_torch
+from helpers import require_torch
 
 from rnnlab import layers
 from rnnlab.gradcheck import numerical_gradient_array, rel_error

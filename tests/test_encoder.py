@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import require_torch
+from helpers import require_torch
 
 from rnnlab import models
 from rnnlab.gradcheck import numerical_gradient, rel_error

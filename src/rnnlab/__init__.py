@@ -3,12 +3,17 @@
 Imported here (NumPy only):
 
 * ``layers``    the functional core: forward/backward of the vanilla RNN, LSTM and GRU, the
-                output layer, the losses (step functions = the chapters' maths)
+                output layer, the losses (step functions = the chapters' maths); also the
+                embedding and attention layers (defined in ``embedding`` and ``attention``)
 * ``activations`` σ and σ' of the recurrences; ``validation`` the argument checks
 * ``init``      spectral-radius control, orthogonal and Xavier initialisers
 * ``analysis``  Jacobians, gradient norms through time, the Pascanu et al. bound
 * ``optim``     SGD, RMSProp, Adam, gradient clipping
-* ``models``    thin classes (VanillaRNN, LSTM, GRU) over the core; ``train`` the loop
+* ``models``    thin classes (VanillaRNN, LSTM, GRU) over the core, the stacked/bidirectional
+                ``Encoder`` (``encoder``) and the attention ``Seq2Seq`` (``seq2seq``);
+                ``train`` the loop
+* ``decoding``  greedy and beam search
+* ``experiments`` the explorers' computations (no drawing)
 * ``tbptt``     truncated backpropagation through time
 * ``data``      deterministic toy tasks and the shipped corpus and series
 * ``gradcheck`` numerical gradients
@@ -24,17 +29,24 @@ CHANGELOG.md).
 from rnnlab import (
     activations,
     analysis,
+    attention,
     data,
+    decoding,
+    embedding,
+    encoder,
+    experiments,
     gradcheck,
     init,
     layers,
     models,
     optim,
+    seq2seq,
     tbptt,
     train,
     validation,
 )
 from rnnlab._version import __version__
 
-__all__ = ["__version__", "activations", "analysis", "data", "gradcheck", "init", "layers",
-           "models", "optim", "tbptt", "train", "validation"]
+__all__ = ["__version__", "activations", "analysis", "attention", "data", "decoding", "embedding",
+           "encoder", "experiments", "gradcheck", "init", "layers", "models", "optim", "seq2seq",
+           "tbptt", "train", "validation"]

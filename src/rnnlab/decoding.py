@@ -107,16 +107,16 @@ def greedy_decode(step: Step, state, *, start: int, end: int, max_len: int):
     tokens = np.full(N, start, dtype=np.int64)
     done = np.zeros(N, dtype=bool)
     total = np.zeros(N)
-    out = []
+    steps: list[np.ndarray] = []
     for _ in range(max_len):
         log_probs, state = _call_step(step, tokens, state)
         tokens = log_probs.argmax(axis=1)  # the first maximum, like beam search's tie-break
         total += np.where(done, 0.0, log_probs[np.arange(N), tokens])
-        out.append(np.where(done, end, tokens))
+        steps.append(np.where(done, end, tokens))
         done |= tokens == end
         if done.all():
             break
-    out = np.stack(out, axis=1)
+    out = np.stack(steps, axis=1)
     sequences = []
     for row in out:
         stop = np.flatnonzero(row == end)

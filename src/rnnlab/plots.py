@@ -66,7 +66,7 @@ def _palette_png(rgba: np.ndarray, colors: int = 96, transparent=None) -> bytes:
     image = image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE,
                            dither=Image.Dither.NONE)
     # the octree averages colours: snap near-white back to the page's white
-    palette = [255 if v >= 250 else v for v in image.getpalette()[: 3 * colors]]
+    palette = [255 if v >= 250 else v for v in (image.getpalette() or [])[: 3 * colors]]
     palette += [0] * (3 * colors - len(palette))  # pad, so index `colors` is the transparent one
     options = {}
     if transparent is not None:

@@ -151,7 +151,7 @@ class Seq2Seq:
         dWc = f.comb_in.reshape(N * T, -1).T @ dpre.reshape(N * T, H)
         dcomb_in = dpre @ p["Wc"].T
         denc_out = np.zeros_like(f.enc_out)
-        grads = {}
+        grads: dict[str, np.ndarray] = {}
         if self.attention:
             dc, ds = dcomb_in[..., :H], dcomb_in[..., H:].copy()
             if self.attention == "dot":
