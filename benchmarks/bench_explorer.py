@@ -2,15 +2,18 @@
 
 A move = recompute (rnnlab.experiments) + redraw (matplotlib Agg) + encode the PNG that the live
 widget sends to the browser. Medians over several moves between different ρ, the way a reader
-drags the slider (the y-scale is "fixed", so the axes do not change between these moves).
+drags the slider (the y-scale is "fixed", so the axes do not change between these moves). Every
+step is timed twice, in process CPU time (what this process computed; a machine shared with other
+jobs inflates wall time by the time spent waiting for a core) and in wall time.
 
-Two ways of drawing are timed side by side in one run:
+Three generations of the path are timed side by side, interleaved, in one run:
 
-* full redraw: every artist (text, ticks, legend) drawn again, then the compact palette PNG
-  (what the explorer did before: 72 dpi, ~7 px text);
-* blit: the axes are drawn once and cached, a move redraws only the curves and the heat map
-  onto them and encodes a fast PNG at 100 dpi (what the explorer does now); the changing
-  text is sent as HTML beside the image, not drawn into it.
+* original: norms from the plain ``analysis.jacobian_log10_norms(rnn_jacobians(...))`` at 129 k,
+  every artist drawn again, a compact palette PNG at 72 dpi;
+* previous: the same plain norms at 65 k, the axes drawn once and cached, the curves and the heat
+  map blitted onto them at 100 dpi, Pillow's PNG encoder at zlib level 1;
+* now: the norms from ``analysis.rnn_jacobian_log10_norms_fast`` (no (T, H, H) Jacobians, exact
+  power-of-two rescaling), the same blit, the PNG written directly (no row filter, level 1).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
         python benchmarks/bench_explorer.py
@@ -18,68 +21,116 @@ Two ways of drawing are timed side by side in one run:
 
 from __future__ import annotations
 
+import io
 import statistics
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 
-from rnnlab import experiments, plots, widgets
+import numpy as np
+
+from rnnlab import analysis, experiments, plots, widgets
 
 
-def _median_ms(values: list[float]) -> float:
-    return 1e3 * statistics.median(values)
+@contextmanager
+def _plain_norms():
+    """rnn_gradient_flow with the plain Jacobian products instead of its fast path."""
+    fast = analysis.rnn_jacobian_log10_norms_fast
+
+    def plain(h, Wh, activation="tanh", ord=2, ks=None):
+        J = analysis.rnn_jacobians(h, np.zeros(h.shape[1]), Wh, activation)
+        return analysis.jacobian_log10_norms(J, ord, ks)
+
+    analysis.rnn_jacobian_log10_norms_fast = plain
+    try:
+        yield
+    finally:
+        analysis.rnn_jacobian_log10_norms_fast = fast
+
+
+def _pillow_png(rgba: np.ndarray) -> bytes:
+    """The previous live PNG: Pillow at zlib level 1 (it chooses a filter per row)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgba[..., :3]), "RGB").save(buf, format="PNG",
+                                                                     compress_level=1)
+    return buf.getvalue()
+
+
+def _previous_move(ex: widgets.Explorer, move: dict) -> bytes:
+    with _plain_norms():
+        ex.update(**move)
+    return _pillow_png(ex.figure.render(ex.figure.live_dpi))
+
+
+def _move(ex: widgets.Explorer, move: dict) -> bytes:
+    ex.update(**move)
+    return ex.figure.png()
+
+
+class Timer:
+    """CPU and wall seconds of named steps, kept for medians."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, list[float]] = {}
+        self.wall: dict[str, list[float]] = {}
+
+    def __call__(self, name: str, fn: Callable, *args, **kwargs):
+        c, w = time.process_time(), time.perf_counter()
+        out = fn(*args, **kwargs)
+        self.cpu.setdefault(name, []).append(time.process_time() - c)
+        self.wall.setdefault(name, []).append(time.perf_counter() - w)
+        return out
+
+    def ms(self, name: str) -> tuple[float, float]:
+        return (1e3 * statistics.median(self.cpu[name]), 1e3 * statistics.median(self.wall[name]))
 
 
 def main(repeats: int = 16) -> None:
     ex = widgets.gradient_explorer(T=500, H=64, scale="fixed")
     fig = ex.figure
-    ex.figure.png()  # first draw: fills the background cache, as the widget's first display does
+    fig.png()  # first draw: fills the background cache, as the widget's first display does
     moves = [dict(rho=r) for r in (0.8, 1.2, 2.0, 0.5)] * (repeats // 4)
-    compute_128, compute, full_draw, full_png = [], [], [], []
-    blit_draw, blit_png, end_to_end = [], [], []
+    t = Timer()
     for move in moves:
         s = {**ex.settings, **move}
-        t0 = time.perf_counter()
-        experiments.gradient_flow_setting(s["rho"], s["T"], s["H"], s["activation"],
-                                          s["seed"], s["matrix"], max_points=128)
-        t0b = time.perf_counter()
-        flow = experiments.gradient_flow_setting(s["rho"], s["T"], s["H"], s["activation"],
-                                                 s["seed"], s["matrix"], max_points=64)
-        t1 = time.perf_counter()
+        args = (s["rho"], s["T"], s["H"], s["activation"], s["seed"], s["matrix"])
+        with _plain_norms():
+            t("recompute plain 129", experiments.gradient_flow_setting, *args, 128)
+            plain = t("recompute plain 65", experiments.gradient_flow_setting, *args, 64)
+        flow = t("recompute fast 65", experiments.gradient_flow_setting, *args, 64)
+        assert np.allclose(flow.log10_norms, plain.log10_norms, rtol=1e-12, atol=1e-12)
         ex.settings.update(move)
         fig.update(flow, s["scale"])
-        fig.fig.set_dpi(72)
-        fig.fig.canvas.draw()
-        t2 = time.perf_counter()
-        plots.figure_to_png(fig.fig, 72)  # draws everything again, as the old png() did
-        t3 = time.perf_counter()
-        fig.render(fig.live_dpi)
-        t4 = time.perf_counter()
-        fig.png(fig.live_dpi)
-        t5 = time.perf_counter()
-        compute_128.append(t0b - t0)
-        compute.append(t1 - t0b)
-        full_draw.append(t2 - t1)
-        full_png.append(t3 - t2)
-        blit_draw.append(t4 - t3)
-        blit_png.append(t5 - t4)
-    for move in moves:
-        t0 = time.perf_counter()
-        ex.update(**move)
-        ex.figure.png()
-        end_to_end.append(time.perf_counter() - t0)
-    c, c128 = _median_ms(compute), _median_ms(compute_128)
-    print(f"gradient explorer, T=500, H=64, one ρ move (median of {len(moves)}):")
-    print(f"  recompute, norms at 129 k (before)             {c128:6.1f} ms")
-    print(f"  recompute, norms at 65 k (now)                 {c:6.1f} ms")
-    print(f"  full redraw, 72 dpi                            {_median_ms(full_draw):6.1f} ms")
-    print(f"    + palette PNG (full draw again + encode)     {_median_ms(full_png):6.1f} ms")
-    print(f"  blit redraw, {fig.live_dpi} dpi                          "
-          f"{_median_ms(blit_draw):6.1f} ms")
-    print(f"    + fast PNG (blit again + encode)             {_median_ms(blit_png):6.1f} ms")
-    print(f"  before: recompute (129 k) + palette PNG        "
-          f"{c128 + _median_ms(full_png):6.1f} ms")
-    print(f"  now:    recompute (65 k) + fast PNG of a blit  {c + _median_ms(blit_png):6.1f} ms")
-    print(f"  now, end to end (ex.update + figure.png)       {_median_ms(end_to_end):6.1f} ms"
-          "  (goal <= 50 ms)")
+        t("full draw + palette PNG", plots.figure_to_png, fig.fig, 72)
+        t("blit", fig.render, fig.live_dpi)
+        rgba = fig.render(fig.live_dpi)
+        t("Pillow PNG", _pillow_png, rgba)
+        t("direct PNG", plots._fast_png, rgba)
+        t("end to end previous", _previous_move, ex, move)
+        t("end to end now", _move, ex, move)
+
+    rows = [
+        ("recompute, plain norms at 129 k (original)", ["recompute plain 129"]),
+        ("recompute, plain norms at 65 k (previous)", ["recompute plain 65"]),
+        ("recompute, fast norms at 65 k (now)", ["recompute fast 65"]),
+        ("full redraw + palette PNG, 72 dpi (original)", ["full draw + palette PNG"]),
+        ("blit redraw, 100 dpi", ["blit"]),
+        ("  Pillow PNG, level 1 (previous)", ["Pillow PNG"]),
+        ("  direct PNG, no filter, level 1 (now)", ["direct PNG"]),
+        ("original: recompute + full redraw + PNG",
+         ["recompute plain 129", "full draw + palette PNG"]),
+        ("previous, end to end (plain norms, Pillow PNG)", ["end to end previous"]),
+        ("now, end to end (ex.update + figure.png)", ["end to end now"]),
+    ]
+    print(f"gradient explorer, T=500, H=64, one ρ move, median of {len(moves)} "
+          "(CPU ms / wall ms):")
+    for label, names in rows:
+        cpu = sum(t.ms(n)[0] for n in names)
+        wall = sum(t.ms(n)[1] for n in names)
+        print(f"  {label:<50} {cpu:6.1f} {wall:7.1f}")
+    print("  goal: end to end <= 50 ms")
 
 
 if __name__ == "__main__":

@@ -136,3 +136,51 @@ def test_singular_and_eigen_values():
     np.testing.assert_allclose(analysis.singular_values(W), [2.0, 0.5])
     np.testing.assert_allclose(np.abs(analysis.eigenvalues(W)), [1.0, 1.0])
     assert init.spectral_radius(W) == pytest.approx(1.0)
+
+
+def _plain_log10_norms(h, Wh, activation, ord, ks):
+    J = analysis.rnn_jacobians(h, np.zeros(h.shape[1]), Wh, activation)
+    return analysis.jacobian_log10_norms(J, ord, ks)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "linear", "sigmoid"])
+@pytest.mark.parametrize("kind", ["orthogonal", "gaussian"])
+def test_fast_norms_equal_the_plain_products(activation, kind):
+    """rnn_jacobian_log10_norms_fast (the explorer's path) = jacobian_log10_norms(rnn_jacobians)."""
+    for rho, T, H, ks in [(0.1, 300, 16, None), (1.0, 500, 64, analysis.evenly_spaced_steps(500)),
+                          (1.2, 7, 3, None), (3.0, 1000, 16, np.array([1000, 0, 3, 999]))]:
+        rng = np.random.default_rng(2)
+        Wh = init.recurrent_matrix(H, rho, rng, kind=kind)
+        x = rng.standard_normal((T, 1))
+        with np.errstate(all="ignore"):
+            h = layers.rnn_forward(x[None], np.zeros((1, H)), rng.standard_normal((1, H)), Wh,
+                                   np.zeros(H), activation=activation)[0][0]
+        for ord in (2, "fro"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                fast = analysis.rnn_jacobian_log10_norms_fast(h, Wh, activation, ord, ks)
+            plain = _plain_log10_norms(h, Wh, activation, ord, ks)
+            # the plain version sums T rounded log10 scales; the fast one keeps an exact exponent
+            np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-12)
+
+
+def test_fast_norms_at_the_extremes():
+    """Exactly-zero products stay −inf; factors far below float64's range do not underflow."""
+    rng = np.random.default_rng(3)
+    H, T = 6, 40
+    Wh = init.recurrent_matrix(H, 1.0, rng)
+    h = np.abs(rng.standard_normal((T, H)))
+    h[10] = -1.0  # every relu off at step 11: ∂h_T/∂h_k = 0 for k ≤ 10
+    fast = analysis.rnn_jacobian_log10_norms_fast(h, Wh, "relu")
+    np.testing.assert_array_equal(np.isneginf(fast), np.arange(T + 1) <= 10)
+    np.testing.assert_allclose(fast, _plain_log10_norms(h, Wh, "relu", 2, None), atol=1e-12)
+    s = np.full((T, H), 0.5)
+    s[5:8] = 1e-300  # σ'(a) = h(1 − h) ≈ 1e-300 three times: the product is ≈ 10^-900
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast = analysis.rnn_jacobian_log10_norms_fast(s, Wh, "sigmoid")
+    plain = _plain_log10_norms(s, Wh, "sigmoid", 2, None)
+    assert fast[0] < -900 and np.all(np.isfinite(fast))
+    np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="ord"):
+        analysis.rnn_jacobian_log10_norms_fast(s, Wh, "sigmoid", ord=1)

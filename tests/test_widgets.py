@@ -206,3 +206,16 @@ def test_committed_explorer_frames_stay_small(notebook, limit):
              if "rnnlab-explorer" in "".join(o.get("data", {}).get("text/html", ""))]
     assert len(sizes) == 1
     assert sizes[0] < limit, f"{notebook}: the explorer's static HTML is {sizes[0]} bytes"
+
+
+def test_live_png_is_the_rendered_frame(explorer):
+    """The directly written PNG decodes to exactly the pixels the figure rendered."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    explorer.update(rho=1.2, T=100, activation="tanh", scale="fixed")
+    png = explorer.figure.png(60)
+    pixels = explorer.figure.render(60)[..., :3]
+    decoded = np.asarray(Image.open(BytesIO(png)).convert("RGB"))
+    np.testing.assert_array_equal(decoded, pixels)

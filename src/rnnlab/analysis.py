@@ -21,6 +21,7 @@ RuntimeWarning; ``log10`` versions stay finite.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
@@ -151,6 +152,64 @@ def jacobian_log10_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
         return logs + np.log10(unit_norms)
 
 
+def rnn_jacobian_log10_norms_fast(h, Wh, activation: str = "tanh", ord: int | str = 2,
+                                  ks=None) -> np.ndarray:
+    """Fast path of ``jacobian_log10_norms(rnn_jacobians(h, h0, Wh, activation), ord, ks)``.
+
+    h:  (T, H) hidden states h_1 … h_T of one sequence
+    Wh: (H, H) recurrent weights
+    activation, ord, ks: as ``rnn_jacobians`` and ``jacobian_log10_norms``
+    Same numbers as the plain version (tests/test_analysis.py checks them to 1e-12), in about a
+    quarter less time at T = 500, H = 64 (the live explorer's slider; benchmarks/bench_explorer.py):
+
+    * the (T, H, H) Jacobians are never built: P J_k = (P diag(σ'(a_k))) Whᵀ, a column scaling
+      and one product per step;
+    * the carried product is rescaled by a power of two, which is exact in floating point, so
+      its scale is an integer exponent; the rescaling is folded into the next step's column
+      scaling, so the product is not read an extra time per step.
+    """
+    check_activation(activation)
+    if ord not in (2, "fro"):
+        raise ValueError(f"ord must be 2 or 'fro'; got {ord!r}")
+    Wh = np.asarray(Wh, dtype=np.float64)
+    h = np.asarray(h, dtype=np.float64)
+    check_shape("h", h, (None, Wh.shape[0]), "T, H")
+    T, H = h.shape
+    ks = _check_ks(ks, T)
+    with np.errstate(all="ignore"):
+        d = np.nan_to_num(activation_grad(activation)(h), nan=0.0)  # σ'(a_t): (T, H)
+    WhT = np.ascontiguousarray(Wh.T)
+    slot = np.full(T + 1, -1)
+    slot[ks] = np.arange(len(ks))
+    mats = np.empty((len(ks), H, H))
+    exps = np.zeros(len(ks))  # log2 scale of each stored product (−inf: exactly zero)
+    P, e = np.eye(H), 0  # P_k = 2**e · P, with max |P| in [1/2, 1) after scaling
+    scale = 1.0  # 2**−(exponent of max |P|), applied with the next step's column scaling
+    for k in range(T, -1, -1):
+        if k < T:
+            # P_k = P_{k+1} J_{k+1} = (P_{k+1} diag(σ'(a_{k+1}))) Whᵀ; d[k] holds σ'(a_{k+1})
+            P = (P * (d[k] * scale)) @ WhT
+        m = max(float(P.max()), -float(P.min()))
+        if m == 0.0:  # every later (smaller k) product is exactly zero too
+            mats[slot[:k + 1][slot[:k + 1] >= 0]] = 0.0
+            exps[slot[:k + 1][slot[:k + 1] >= 0]] = -np.inf
+            break
+        _, shift = math.frexp(m)
+        e += shift
+        scale = math.ldexp(1.0, -shift)
+        if slot[k] >= 0:
+            mats[slot[k]] = np.ldexp(P, -shift)
+            exps[slot[k]] = e
+        if not 2.0 ** -1000 < scale < 2.0 ** 1000:  # keep `scale` a normal float
+            P, scale = np.ldexp(P, -shift), 1.0
+    if ord == 2:
+        unit_norms = np.linalg.svd(mats, compute_uv=False)[:, 0]
+    else:
+        unit_norms = np.sqrt(np.einsum("kij,kij->k", mats, mats))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return exps * np.log10(2.0) + np.log10(unit_norms)
+
+
 def jacobian_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:
     """‖∂h_T/∂h_k‖ for k = 0 … T (or for `ks`); ``inf`` where it exceeds float64. Chapter 4.
 
@@ -252,12 +311,12 @@ def rnn_gradient_flow(x, h0, Wx, Wh, b, activation: str = "tanh", ord: int | str
     h = h[0]
     T = h.shape[0]
     ks = _check_ks(ks, T)
-    J = rnn_jacobians(h, h0, Wh, activation)
     lam1, g = float(singular_values(Wh)[0]), gamma(activation)
     return GradientFlow(
         h=h,
         k=ks,
-        log10_norms=jacobian_log10_norms(J, ord, ks),
+        # = jacobian_log10_norms(rnn_jacobians(h, h0, Wh, activation), ord, ks), faster
+        log10_norms=rnn_jacobian_log10_norms_fast(h, Wh, activation, ord, ks),
         log10_bound=_log10_bound(lam1, g, T)[ks],
         spectral_radius=spectral_radius(Wh),
         lambda1=lam1,

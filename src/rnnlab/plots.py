@@ -18,6 +18,8 @@ returns it as text for the page.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -82,13 +84,24 @@ def _palette_png(rgba: np.ndarray, colors: int = 96, transparent=None) -> bytes:
 
 
 def _fast_png(rgba: np.ndarray) -> bytes:
-    """PNG of an (h, w, 4) image, encoded for speed (the live widget), not for size."""
-    from PIL import Image
+    """PNG of an (h, w, 4) image, encoded for speed (the live widget), not for size.
 
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba[..., :3]), "RGB").save(buf, format="PNG",
-                                                                     compress_level=1)
-    return buf.getvalue()
+    Written directly (RGB, 8 bits, no row filter, zlib level 1): about twice as fast as Pillow's
+    encoder at level 1, which tries a filter per row, for a file of the same size (the figure is
+    mostly flat white, which zlib compresses well unfiltered).
+    """
+    h, w = rgba.shape[:2]
+    rows = np.empty((h, 1 + 3 * w), np.uint8)
+    rows[:, 0] = 0  # filter type "None" for every row
+    rows[:, 1:].reshape(h, w, 3)[...] = rgba[..., :3]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlacing
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
 
 
 class LayeredFigure:
