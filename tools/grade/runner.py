@@ -129,6 +129,8 @@ def main():
     sys.path.insert(0, plan["rnnlab_path"])
     import numpy as np
 
+    import rnnlab.layers as rnnlab_layers
+
     inputs = np.load("inputs.npz", allow_pickle=False)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     real_stdout, real_stderr = sys.stdout, sys.stderr
@@ -151,6 +153,7 @@ def main():
                 scope.update({name: np.array(inputs[key]) for name, key in probe_inputs.items()})
                 scope["out"] = out
                 scope["np"] = np
+                scope["rnnlab_layers"] = rnnlab_layers
                 exec(code, scope)
                 result["structure"] = {k: plain(v, k, arrays, np) for k, v in out.items()}
         except MemoryError as error:
