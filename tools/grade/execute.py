@@ -176,8 +176,9 @@ def grade(prepared: Prepared, submission_path: Path, limits: sandbox.Limits, *, 
         for _ in range(len(steps) + 1):
             plan["skip"] = sorted(interrupted) + sorted(s for s in done if s.startswith("check:"))
             (workdir / "plan.json").write_text(json.dumps(plan))
-            run = sandbox.run(["runner.py", "plan.json"], workdir, limits, len(steps), sandboxed=sandboxed,
-                              stub_rnnlab=prepared.stub_rnnlab, real_rnnlab=prepared.real_rnnlab)
+            run = sandbox.run(["runner.py", "plan.json"], workdir, limits, len(steps),
+                              sandboxed=sandboxed, stub_rnnlab=prepared.stub_rnnlab,
+                              real_rnnlab=prepared.real_rnnlab)
             result.runs += 1
             done |= set(run.done)
             if run.finished:

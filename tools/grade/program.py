@@ -9,6 +9,7 @@ simply defines nothing), and cells the student added run where the student put t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import nbformat
@@ -51,30 +52,45 @@ def student_cells(submission) -> tuple[dict[str, object], dict[str | None, list]
     return answers, extras
 
 
-def build(release, submission) -> list[ProgramCell]:
-    """The code cells to run for `submission` (a notebook node), in order."""
+def layout(release, submission) -> Iterator[tuple[str, str, object]]:
+    """Every cell of the graded notebook, in order: (kind, step id, cell).
+
+    kind: "answer" (the student's version; None if deleted), "locked" (the teacher's), "test"
+    (the teacher's released test cell), "markdown" (the teacher's) or "extra" (added by the
+    student).
+    """
     answers, extras = student_cells(submission)
-    program: list[ProgramCell] = []
     counter = 0
 
-    def add_extras(anchor):
+    def added(anchor):
         nonlocal counter
         for cell in extras.get(anchor, []):
-            program.append(ProgramCell(f"extra:{counter}", str(cell.source), None))
+            yield "extra", f"extra:{counter}", cell
             counter += 1
 
-    add_extras(None)
-    for cell in release.cells:
+    yield from added(None)
+    for index, cell in enumerate(release.cells):
         gid = nbgrader_meta(cell).get("grade_id")
-        if cell.cell_type == "code" and not is_test(cell):
-            if is_answer(cell):
-                mine = answers.get(gid)
-                if mine is not None and mine.get("cell_type") == "code":
-                    program.append(ProgramCell(f"answer:{gid}", str(mine.source), gid))
-            else:
-                program.append(ProgramCell(f"locked:{gid or counter}", cell.source, gid))
+        if is_test(cell):
+            yield "test", f"test:{gid}", cell
+        elif is_answer(cell):
+            yield "answer", f"answer:{gid}", answers.get(gid)
+        elif cell.cell_type == "code":
+            yield "locked", f"locked:{gid or index}", cell
+        else:
+            yield "markdown", f"markdown:{gid or index}", cell
         if gid:
-            add_extras(gid)
+            yield from added(gid)
+
+
+def build(release, submission) -> list[ProgramCell]:
+    """The code cells to run for `submission` (a notebook node), in order."""
+    program = []
+    for kind, step, cell in layout(release, submission):
+        if kind in ("answer", "locked", "extra") and cell is not None \
+                and cell.get("cell_type") == "code":
+            program.append(ProgramCell(step, str(cell.source),
+                                       nbgrader_meta(cell).get("grade_id")))
     return program
 
 

@@ -25,10 +25,12 @@ from pathlib import Path
 
 BWRAP_HINT = ("bubblewrap (bwrap) is needed to grade untrusted notebooks safely: install it with "
               "`apt-get install bubblewrap` (Debian/Ubuntu) or `dnf install bubblewrap`")
-UNSAFE_BANNER = ("!" * 78 + "\n!! --unsafe-no-sandbox: student code runs WITHOUT a sandbox, as your "
-                 "user.\n!! It can read the solutions and the gradebook, change other students' "
-                 "files\n!! and grades, and outlive the grader. Use this only for code you trust."
-                 "\n" + "!" * 78)
+UNSAFE_BANNER = "\n".join([
+    "!" * 78,
+    "!! --unsafe-no-sandbox: student code runs WITHOUT a sandbox, as your user.",
+    "!! It can read the solutions and the gradebook, change other students' files",
+    "!! and grades, and outlive the grader. Use this only for code you trust.",
+    "!" * 78])
 SANDBOX_DIR = "/submission"
 
 
@@ -125,7 +127,9 @@ def _masked_packages() -> list[str]:
     return args
 
 
-def bwrap_command(workdir: Path, stub_rnnlab: Path, real_rnnlab: Path, argv: list[str]) -> list[str]:
+def bwrap_command(workdir: Path, stub_rnnlab: Path, real_rnnlab: Path, argv: list[str]
+                  ) -> list[str]:
+    """The bwrap invocation: what the sandbox sees (see the module docstring) and `argv`."""
     return [
         bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
         "--uid", "65534", "--gid", "65534", "--hostname", "sandbox", "--clearenv",

@@ -118,6 +118,13 @@ class Verifier:
             result.append(item.array)
         return result
 
+    def number(self, value: Value, what: str) -> float:
+        """A single real number (a float, an int or a one-element array)."""
+        self.expect(value.kind == "array" and value.array.size == 1
+                    and value.array.dtype.kind in "iuf",
+                    f"{what} must be a number; got {value.describe()}")
+        return float(value.array.reshape(()))
+
     def mapping(self, key: str, what: str) -> dict[str, Value]:
         value = self.value(key)
         if value.kind != "dict":
@@ -146,7 +153,7 @@ class Verifier:
 
     def close(self, actual, expected, message: str, rtol: float = 1e-7, atol: float = 0.0
               ) -> None:
-        """np.testing.assert_allclose's rule, run here on plain arrays, with the student's message."""
+        """np.testing.assert_allclose's rule, on plain arrays here, with the student's message."""
         actual = np.asarray(actual, dtype=float)
         expected = np.asarray(expected, dtype=float)
         try:

@@ -154,9 +154,7 @@ def _errors(t: Verifier, key: str) -> dict[str, float]:
              f"got {sorted(errors)}")
     result = {}
     for name, value in errors.items():
-        t.expect(value.kind == "array" and value.array.size == 1 and value.array.dtype.kind in "iuf",
-                 f"the relative error for {name} must be a number; got {value.describe()}")
-        result[name] = float(value.array.reshape(()))
+        result[name] = t.number(value, f"the relative error for {name}")
     return result
 
 

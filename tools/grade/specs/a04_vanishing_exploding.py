@@ -81,9 +81,7 @@ def _table(t: Verifier, key: str, what: str) -> dict[str, float]:
     table = t.mapping(key, what)
     result = {}
     for name, value in table.items():
-        t.expect(value.kind == "array" and value.array.size == 1 and value.array.dtype.kind in "iuf",
-                 f"{what}[{name}] must be a number; got {value.describe()}")
-        result[name] = float(value.array.reshape(()))
+        result[name] = t.number(value, f"{what}[{name}]")
     return result
 
 
