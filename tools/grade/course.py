@@ -48,6 +48,13 @@ def create(course: Path) -> list[str]:
     return sorted(ra.generate(course))
 
 
+def _unanswered(release_cell, submission) -> bool:
+    """True if the student left a hand-graded answer as released (nbgrader scores it 0)."""
+    answers, _ = program.student_cells(submission)
+    mine = answers.get(program.nbgrader_meta(release_cell).get("grade_id"))
+    return mine is None or str(mine.get("source", "")).strip() == release_cell.source.strip()
+
+
 def rows_for(release, result: execute.SubmissionResult, sub: Submission) -> list[report.Row]:
     rows = []
     for cell in release.cells:
@@ -56,8 +63,12 @@ def rows_for(release, result: execute.SubmissionResult, sub: Submission) -> list
             continue
         gid, points = meta["grade_id"], float(meta.get("points", 0))
         if meta.get("solution"):
-            rows.append(report.Row(sub.student, sub.assignment, gid, None, points, "not_graded",
-                                   "graded by hand (Formgrader: Manual Grading)"))
+            if result.notebook is not None and _unanswered(cell, result.notebook):
+                rows.append(report.Row(sub.student, sub.assignment, gid, 0.0, points, "failed",
+                                       "no response: the answer cell is unchanged"))
+            else:
+                rows.append(report.Row(sub.student, sub.assignment, gid, None, points,
+                                       "not_graded", "graded by hand (Formgrader: Manual Grading)"))
             continue
         test = result.tests.get(gid)
         if test is None:
