@@ -332,7 +332,9 @@ def test_feedback_never_shows_hidden_tests(grading, name):
               if len(line.strip()) > 25 and line.strip() not in public]
     assert hidden
     for student in ("instructor", mf.CORRECT, "release"):
-        text = nbformat.writes(grading.notebook(name, student))
+        tests = [c for c in grading.notebook(name, student).cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") in autograded_tests(name)]
+        text = "\n".join(c.source + "\n" + output_text(c) for c in tests)
         assert mf.HIDDEN_BEGIN not in text
         assert not [line for line in hidden if line in text], f"hidden tests leaked to {student}"
 
