@@ -82,10 +82,11 @@ def _death_status(run: sandbox.RunResult, limits: sandbox.Limits) -> tuple[str, 
     signals = {abs(rc), rc - 128}
     if run.killed_for_time or signal.SIGXCPU in signals:
         return "timeout", _timeout_message(limits)
-    if signal.SIGKILL in signals:
-        return "timeout", _timeout_message(limits) + " (killed at the hard CPU limit)"
     if "MemoryError" in run.stderr:
         return "memory", "MemoryError: the memory limit was reached"
+    if signal.SIGKILL in signals:
+        return "error", ("the Python process running this code was killed (SIGKILL): by the "
+                         "code itself, or by the system for lack of memory")
     return "error", (f"the Python process running this code ended (exit status {rc}): "
                      "os._exit, a crash or a killed interpreter; nothing was returned")
 
