@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -45,6 +46,11 @@ def autograded_cells(name: str) -> list[str]:
     return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
             if c.metadata.get("nbgrader", {}).get("grade")
             and not c.metadata["nbgrader"].get("solution")]
+
+
+def first_bug(name: str) -> Path:
+    """An honest submission with a bug (the first bug fixture of the assignment)."""
+    return sorted(p for p in (mf.FIXTURES / name).glob("*.ipynb") if p.stem != mf.CORRECT)[0]
 
 
 def digest_tree(root: Path) -> dict[str, str]:
@@ -98,8 +104,7 @@ def attacked(tmp_path_factory) -> AttackCourse:
     (secret / "solutions.txt").write_text("the teacher's private notes\n")
     for name in ra.assignment_names():
         for student, path in [("victim", mf.FIXTURES / name / f"{mf.CORRECT}.ipynb"),
-                              ("victim_with_bug", next(iter(sorted(
-                                  (mf.FIXTURES / name).glob("*.ipynb")))))]:
+                              ("victim_with_bug", first_bug(name))]:
             dest = course / "submitted" / student / name
             dest.mkdir(parents=True)
             shutil.copy(path, dest / f"{name}.ipynb")
@@ -232,3 +237,40 @@ def test_stubs_refuse_a_name_that_does_not_exist(tmp_path):
 
     with pytest.raises(ValueError, match="not defined"):
         stubs.build(Path(rnnlab.__file__).parent, ["layers.no_such_function"], tmp_path)
+
+
+def test_gradescope_autograder_runs_the_same_grader(attacked, tmp_path):
+    """`make gradescope`'s zip, run as Gradescope would: /autograder simulated with bind mounts."""
+    from tools.grade import gradescope
+
+    name = mf.A1
+    archive = gradescope.build(name, attacked.course, tmp_path / "zips")
+    autograder = tmp_path / "autograder"
+    for folder in ("source", "submission", "results"):
+        (autograder / folder).mkdir(parents=True)
+    shutil.unpack_archive(archive, autograder / "source")
+    for script in ("setup.sh", "run_autograder"):
+        (autograder / "source" / script).chmod(0o755)
+    shutil.copy(first_bug(name), autograder / "submission" / "mine.ipynb")
+    # setup.sh would build /autograder/venv; this machine's environment stands in for it
+    mounts = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", "--bind", "/tmp", "/tmp",
+              "--bind", "/proc", "/proc", "--dev", "/dev", "--bind", "/sys", "/sys"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        if Path("/", link).is_symlink():
+            mounts += ["--symlink", os.readlink(Path("/", link)), f"/{link}"]
+    import rnnlab
+
+    for path in {Path(sys.base_prefix), Path(rnnlab.__file__).resolve().parents[1]}:
+        mounts += ["--ro-bind", str(path), str(path)]
+    result = subprocess.run(
+        ["bwrap", *mounts, "--bind", str(autograder), "/autograder",
+         "--ro-bind", sys.prefix, "/autograder/venv", "--die-with-parent", "--chdir",
+         "/autograder", "/autograder/source/run_autograder"],
+        capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads((autograder / "results" / "results.json").read_text())
+    expected = {row["test"]: float(row["score"])
+                for row in attacked.rows[name, "victim_with_bug"].values()}
+    assert {t["name"]: t["score"] for t in data["tests"]} == expected
+    assert data["score"] == sum(expected.values()) < 13
+    assert all(t["status"] in ("passed", "failed") and "output" in t for t in data["tests"])
