@@ -111,7 +111,8 @@ def grade_course(course: Path, assignment: str | None = None, workers: int | Non
             return sub, execute.grade(prepared[sub.assignment], sub.path, limits,
                                       sandboxed=not unsafe, workroot=Path(tmp))
 
-        with ThreadPoolExecutor(workers) as pool:
+        with (ThreadPoolExecutor(workers) as pool,
+              gradebook.open_gradebook(db_url, course_id) as gb):
             for sub, result in pool.map(one, submissions):
                 release = prepared[sub.assignment].release
                 out_dir = course / "autograded" / sub.student / sub.assignment
@@ -125,10 +126,9 @@ def grade_course(course: Path, assignment: str | None = None, workers: int | Non
                 if result.notebook is not None:
                     nbformat.write(feedback.autograded_notebook(release, result),
                                    out_dir / f"{sub.assignment}.ipynb")
-                    gradebook.record(db_url, course_id, sub.assignment, sub.student, release,
-                                     result.notebook, {r.test: r.score for r in sub_rows
-                                                       if r.status != "not_graded"},
-                                     timestamp)
+                    gradebook.record(gb, sub.assignment, sub.student, release, result.notebook,
+                                     {r.test: r.score for r in sub_rows
+                                      if r.status != "not_graded"}, timestamp)
                 rows += sub_rows
                 total = sum(r.score or 0 for r in sub_rows)
                 top = sum(r.max_score for r in sub_rows if r.score is not None
