@@ -64,8 +64,9 @@ def digest_tree(root: Path) -> dict[str, str]:
     return digests
 
 
-def submission_processes() -> list[str]:
-    """Command lines of live processes that a submission (or its sandbox) started."""
+def submission_processes(workdir: Path) -> list[str]:
+    """Command lines of live processes that a submission started, or its sandbox (bwrap, whose
+    death kills every process in the sandbox's pid namespace), under `workdir`."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -74,7 +75,7 @@ def submission_processes() -> list[str]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if maf.MARKER in cmdline or "runner.py plan.json" in cmdline:
+        if maf.MARKER in cmdline or str(workdir) in cmdline:
             found.append(cmdline)
     return found
 
@@ -114,15 +115,17 @@ def attacked(tmp_path_factory) -> AttackCourse:
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, dest / f"{name}.ipynb")
     before, secret_before = digest_tree(course), digest_tree(secret)
+    work = root / "work"
+    work.mkdir()
     grader.grade_course(course, workers=2, limits=sandbox.Limits(cpu_seconds=TIME_LIMIT),
-                        log=lambda *args: None)
+                        log=lambda *args: None, tmpdir=work)
     time.sleep(4)  # the detached tamperer waits 3 s before it strikes
     rows: dict = {}
     with open(course / "grades.csv", newline="") as f:
         for row in csv.DictReader(f):
             rows.setdefault((row["assignment"], row["student"]), {})[row["test"]] = row
     return AttackCourse(course, rows, before, digest_tree(course), secret_before,
-                        digest_tree(secret), submission_processes())
+                        digest_tree(secret), submission_processes(work))
 
 
 @pytest.mark.parametrize("path", ATTACKS, ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -83,8 +83,11 @@ def rows_for(release, result: execute.SubmissionResult, sub: Submission) -> list
 
 def grade_course(course: Path, assignment: str | None = None, workers: int | None = None,
                  limits: sandbox.Limits | None = None, unsafe: bool = False,
-                 log=print) -> list[report.Row]:
-    """Grade `course`; returns the rows written to grades.csv."""
+                 log=print, tmpdir: Path | None = None) -> list[report.Row]:
+    """Grade `course`; returns the rows written to grades.csv.
+
+    tmpdir: where the per-submission sandbox directories go (default: the system's temp dir).
+    """
     course = course.resolve()
     limits = limits or sandbox.Limits()
     if unsafe:
@@ -103,7 +106,7 @@ def grade_course(course: Path, assignment: str | None = None, workers: int | Non
     course_id = ra.course_id(course / "nbgrader_config.py")
     start = time.monotonic()
     rows: list[report.Row] = []
-    with tempfile.TemporaryDirectory(prefix="rnnlab-grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rnnlab-grade-", dir=tmpdir) as tmp:
         prepared = {name: prepare.prepare(specs[name], course, Path(tmp))
                     for name in sorted({s.assignment for s in submissions})}
 
