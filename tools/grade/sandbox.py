@@ -254,6 +254,11 @@ def run(argv: list[str], workdir: Path, limits: Limits, steps: int, *, sandboxed
                     result.finished = True
     finally:
         os.close(read_fd)
+        if result.finished and not result.killed_for_time:
+            try:  # a clean exit lets bwrap reap (and account for) what ran inside
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
