@@ -354,6 +354,24 @@ def rnn_forward(x, h0, Wx, Wh, b):
     raise SystemExit("bye")
 """}, extra={"rnn_step_forward": "import sys\nsys.exit()\n"},
            status={"hidden_rnn_forward": "error", "hidden_many_to_one": "error"}),
+    Attack(A4, "fills_disk", "an added cell writes 32 MiB files into its directory and /tmp "
+           "until the disk is full", "correct", (),
+           ("test_jacobian_norms", "hidden_jacobian_norms", "test_pascanu_bound",
+            "hidden_pascanu_bound", "hidden_measure", "hidden_prediction", "test_clip_grad_norm",
+            "hidden_clip_grad_norm"),
+           extra={"jacobian_norms": """import os
+
+written = 0
+for folder in (".", "/tmp"):
+    for i in range(10_000):
+        try:
+            with open(os.path.join(folder, f"junk{i}"), "wb") as f:
+                f.write(bytes(32 << 20))
+            written += 32
+        except OSError as error:
+            print(f"stopped after {written} MiB: {error}")
+            break
+"""}),
     Attack(A3, "kills_itself", "lstm_step_backward kills its own interpreter (SIGKILL)",
            "correct", ("test_lstm_gradient_check", "hidden_lstm_step_backward"),
            ("test_lstm_gate_order", "hidden_lstm_step_forward", "test_gru_gradient_check",

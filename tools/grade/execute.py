@@ -7,6 +7,7 @@ on it. Every verdict is computed here, from arrays loaded with allow_pickle=Fals
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import signal
@@ -24,7 +25,7 @@ from tools.grade.spec import AssignmentSpec, CheckFailed, Value, Verifier
 RUNNER = Path(__file__).with_name("runner.py")
 STATUSES = ("ok", "failed", "error", "timeout", "memory", "not_graded")
 MAX_JSON = 1 << 20
-MAX_ARRAY_BYTES = 64 << 20
+MAX_ARRAY_BYTES = 16 << 20
 
 
 @dataclass
@@ -91,12 +92,12 @@ def _death_status(run: sandbox.RunResult, limits: sandbox.Limits) -> tuple[str, 
                      "os._exit, a crash or a killed interpreter; nothing was returned")
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(payload: bytes | None) -> dict | None:
+    if payload is None or len(payload) > MAX_JSON:
+        return None
     try:
-        if path.stat().st_size > MAX_JSON:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(payload.decode("utf-8"))
+    except ValueError:
         return None
     if not isinstance(data, dict) or data.get("status") not in ("ok", "error", "memory"):
         return None
@@ -106,15 +107,15 @@ def _read_json(path: Path) -> dict | None:
     return data
 
 
-def _load_arrays(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an .npz the sandbox wrote: no pickles, numbers and strings only, bounded."""
-    if not path.is_file() or path.stat().st_size > MAX_ARRAY_BYTES:
+def _load_arrays(payload: bytes | None) -> dict[str, np.ndarray]:
+    """The arrays of an .npz the sandbox sent: no pickles, numbers and strings only, bounded."""
+    if payload is None or len(payload) > MAX_ARRAY_BYTES:
         raise ValueError("no readable results")
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
         if sum(info.file_size for info in archive.infolist()) > MAX_ARRAY_BYTES:
             raise ValueError("results too large")
     arrays = {}
-    with np.load(path, allow_pickle=False) as data:
+    with np.load(io.BytesIO(payload), allow_pickle=False) as data:
         for key in data.files:
             array = data[key]
             if type(array) is not np.ndarray or array.dtype.kind not in "biufcU":
@@ -174,6 +175,7 @@ def grade(prepared: Prepared, submission_path: Path, limits: sandbox.Limits, *, 
                                     else prepared.stub_rnnlab).parent),
                 "limits": limits.for_plan(len(steps))}
         done: set[str] = set()
+        payloads: dict[tuple[str, str], bytes] = {}
         for _ in range(len(steps) + 1):
             plan["skip"] = sorted(interrupted) + sorted(s for s in done if s.startswith("check:"))
             (workdir / "plan.json").write_text(json.dumps(plan))
@@ -182,6 +184,7 @@ def grade(prepared: Prepared, submission_path: Path, limits: sandbox.Limits, *, 
                               real_rnnlab=prepared.real_rnnlab)
             result.runs += 1
             done |= set(run.done)
+            payloads.update(run.payloads)
             if run.finished:
                 break
             step = run.interrupted
@@ -193,13 +196,12 @@ def grade(prepared: Prepared, submission_path: Path, limits: sandbox.Limits, *, 
                         interrupted[s] = ("error", message)
                 break
             interrupted[step] = _death_status(run, limits)
-        out = workdir / "out"
         for cell in cells:
             if cell.cell_id in interrupted:
                 status, message = interrupted[cell.cell_id]
                 result.cells[cell.cell_id] = StepOutput("", status, message)
                 continue
-            data = _read_json(out / f"{cell.cell_id}.json") or {}
+            data = _read_json(payloads.get(("json", cell.cell_id))) or {}
             result.cells[cell.cell_id] = StepOutput(data.get("stdout") or "",
                                                     data.get("status", "error"),
                                                     data.get("error"))
@@ -209,7 +211,7 @@ def grade(prepared: Prepared, submission_path: Path, limits: sandbox.Limits, *, 
                 status, message = interrupted[step]
                 result.tests[check.grade_id] = TestResult(check.grade_id, status, message)
                 continue
-            result.tests[check.grade_id] = _verdict(prepared, check, out, step, result)
+            result.tests[check.grade_id] = _verdict(prepared, check, payloads, step, result)
     return result
 
 
@@ -222,10 +224,10 @@ def _failed_cells_note(result: SubmissionResult) -> str:
     return f" (the cell {name!r} did not finish: {(step.error or step.status).splitlines()[-1]})"
 
 
-def _verdict(prepared: Prepared, check, out: Path, step: str, result: SubmissionResult
-             ) -> TestResult:
+def _verdict(prepared: Prepared, check, payloads: dict[tuple[str, str], bytes], step: str,
+             result: SubmissionResult) -> TestResult:
     gid = check.grade_id
-    data = _read_json(out / f"{step}.json")
+    data = _read_json(payloads.get(("json", step)))
     if data is None:
         return TestResult(gid, "error", "the test's calls returned nothing readable")
     if data["status"] != "ok":
@@ -234,7 +236,7 @@ def _verdict(prepared: Prepared, check, out: Path, step: str, result: Submission
             message += _failed_cells_note(result)
         return TestResult(gid, data["status"], message)
     try:
-        arrays = _load_arrays(out / f"{step}.npz")
+        arrays = _load_arrays(payloads.get(("npz", step)))
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         return TestResult(gid, "error", f"the results could not be read: {error}")
     structure = data.get("structure")

@@ -10,10 +10,13 @@ numbers, `.npz` arrays loaded with allow_pickle=False) and decides every grade i
 plan.json: {"cells": [{"id", "source"}], "probes": [{"id", "code", "inputs": [names]}],
             "skip": [step ids], "limits": {"cpu_seconds", "total_cpu_seconds", "memory_bytes",
             "file_bytes", "processes"}}
-Writes out/<step>.json (status, error, stdout, structure) and out/<probe>.npz (the outputs), and
-one line "start <step>" / "done <step>" per step on file descriptor FD for the grader's watchdog.
+Everything goes back on the pipe FD, one line per message: "start <step>" and "done <step>" for
+the grader's watchdog, and "json <step> <base64>" (status, error, printed text, the structure of
+the outputs) and "npz <step> <base64>" (the outputs as arrays) per step. The sandbox has no
+writable directory outside its own size-limited tmpfs, so nothing else leaves it.
 """
 
+import base64
 import io
 import json
 import os
@@ -21,7 +24,6 @@ import resource
 import sys
 import traceback
 
-OUT = "out"
 TEXT_LIMIT = 20_000  # characters of a step's printed output kept for the feedback
 
 
@@ -120,7 +122,6 @@ def main():
     with open(plan_path) as f:
         plan = json.load(f)
     set_limits(plan["limits"])
-    os.makedirs(OUT, exist_ok=True)
     try:
         progress = os.fdopen(int(sys.argv[2]), "w", buffering=1)
     except OSError:
@@ -135,6 +136,9 @@ def main():
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     real_stdout, real_stderr = sys.stdout, sys.stderr
     seconds = float(plan["limits"]["cpu_seconds"])
+
+    def send(kind, step_id, payload):
+        progress.write(f"{kind} {step_id} {base64.b64encode(payload).decode()}\n")
 
     def run(step_id, source, probe_inputs=None):
         progress.write(f"start {step_id}\n")
@@ -164,9 +168,10 @@ def main():
             sys.stdout, sys.stderr = real_stdout, real_stderr
         result["stdout"] = captured.getvalue()
         if probe_inputs is not None and result["status"] == "ok":
-            np.savez(os.path.join(OUT, f"{step_id}.npz"), **arrays)
-        with open(os.path.join(OUT, f"{step_id}.json"), "w") as f:
-            json.dump(result, f)
+            buffer = io.BytesIO()
+            np.savez(buffer, **arrays)
+            send("npz", step_id, buffer.getvalue())
+        send("json", step_id, json.dumps(result).encode())
         progress.write(f"done {step_id}\n")
 
     for cell in plan["cells"]:

@@ -12,6 +12,7 @@ every process the submission started.
 
 from __future__ import annotations
 
+import base64
 import os
 import select
 import shutil
@@ -32,6 +33,9 @@ UNSAFE_BANNER = "\n".join([
     "!! and grades, and outlive the grader. Use this only for code you trust.",
     "!" * 78])
 SANDBOX_DIR = "/submission"
+INPUT_FILES = ("runner.py", "plan.json", "inputs.npz")  # all the sandbox gets from us
+TMPFS_BYTES = 64 << 20  # what a submission may write, in its working directory and in /tmp
+MAX_MESSAGE = 48 << 20  # longest line (a base64 result) the watchdog accepts
 
 
 class SandboxUnavailable(RuntimeError):
@@ -59,6 +63,7 @@ class RunResult:
     """What the watchdog saw: which steps started and finished, and how the runner ended."""
 
     started: list[str] = field(default_factory=list)
+    payloads: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (kind, step) -> data
     done: list[str] = field(default_factory=list)
     finished: bool = False
     returncode: int | None = None
@@ -139,9 +144,11 @@ def bwrap_command(workdir: Path, stub_rnnlab: Path, real_rnnlab: Path, argv: lis
         "--setenv", "PYTHONHASHSEED", "0", "--setenv", "MPLBACKEND", "Agg",
         *_system_mounts(), *_python_mounts(), *_masked_packages(),
         "--ro-bind", str(stub_rnnlab), str(real_rnnlab),
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-        "--bind", str(workdir), SANDBOX_DIR, "--chdir", SANDBOX_DIR,
-        *argv,
+        "--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
+        "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_DIR,
+        *[arg for name in INPUT_FILES
+          for arg in ("--ro-bind", str(workdir / name), f"{SANDBOX_DIR}/{name}")],
+        "--chdir", SANDBOX_DIR, *argv,
     ]
 
 
@@ -197,9 +204,9 @@ def run(argv: list[str], workdir: Path, limits: Limits, steps: int, *, sandboxed
     Each step may use limits.cpu_seconds of CPU (enforced inside by RLIMIT_CPU); the watchdog
     here also kills the whole sandbox when a step exceeds twice that in wall time, however the
     code treats signals. The process group and (as root) the pids cgroup are killed at the end.
+    Results come back on the same pipe (RunResult.payloads), never through the file system.
     """
     if sandboxed:
-        os.chmod(workdir, 0o777)  # the sandbox's unprivileged user writes its results here
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     else:
         env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "OPENBLAS_NUM_THREADS": "1",
@@ -239,11 +246,22 @@ def run(argv: list[str], workdir: Path, limits: Limits, steps: int, *, sandboxed
             chunk = os.read(read_fd, 65536)
             if not chunk:
                 break  # the runner closed fd 3: it ended
-            buffer = (buffer + chunk)[-1_000_000:]
+            buffer += chunk
             *lines, buffer = buffer.split(b"\n")
+            if len(buffer) > MAX_MESSAGE:
+                buffer = b""  # an endless line: dropped, the step's results will be missing
             for raw in lines:
-                line = raw.decode("utf-8", "replace")[:300]
-                kind, _, step = line.partition(" ")
+                head, _, data = raw.partition(b" ")
+                kind = head.decode("ascii", "replace")
+                if kind in ("json", "npz"):
+                    step, _, payload = data.partition(b" ")
+                    try:
+                        result.payloads[kind, step.decode()] = base64.b64decode(payload,
+                                                                              validate=True)
+                    except (ValueError, UnicodeDecodeError):
+                        pass
+                    continue
+                step = data.decode("utf-8", "replace")[:300]
                 if kind == "start":
                     result.started.append(step)
                     step_deadline = time.monotonic() + step_wall
