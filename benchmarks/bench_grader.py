@@ -9,8 +9,9 @@ gradebook, autograded notebooks, grades.csv), timed from start to the last row w
 >= 60 submissions per minute on the 2-core development machine with WORKERS=2.
 
 Wall-clock throughput depends on what else the machine runs, so the table also gives the CPU
-time per submission (the grader, the sandboxes and everything run inside them) and the
-throughput that CPU time allows on `--workers` otherwise idle cores.
+time per submission (the trusted grader plus the Python run inside each sandbox; bubblewrap's
+own few milliseconds are not counted) and the throughput that CPU time would allow on
+`--workers` otherwise idle cores.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from tools.grade import course as grader  # noqa: E402
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and of every finished child (the sandboxes and what ran inside)."""
+    """CPU time of this process and its waited-for children (bwrap does not pass on the time of
+    what ran inside it: the runner reports that itself, stats["sandbox_cpu_seconds"])."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -57,10 +59,12 @@ def main(argv: list[str] | None = None) -> int:
                 dest.mkdir(parents=True)
                 shutil.copy(mf.FIXTURES / name / f"{mf.CORRECT}.ipynb", dest / f"{name}.ipynb")
             cpu_before = _cpu_seconds()
+            stats: dict = {}
             start = time.perf_counter()
-            rows = grader.grade_course(course, name, workers=args.workers, log=lambda *a: None)
+            rows = grader.grade_course(course, name, workers=args.workers, log=lambda *a: None,
+                                       stats=stats)
             seconds = time.perf_counter() - start
-            cpu = (_cpu_seconds() - cpu_before) / args.students
+            cpu = (_cpu_seconds() - cpu_before + stats["sandbox_cpu_seconds"]) / args.students
             assert all(r.status in ("ok", "not_graded") for r in rows), "a correct one failed"
             print(f"| {name} | {args.students} | {seconds:.1f} | "
                   f"{60 * args.students / seconds:.0f} | {cpu:.2f} | "

@@ -83,10 +83,12 @@ def rows_for(release, result: execute.SubmissionResult, sub: Submission) -> list
 
 def grade_course(course: Path, assignment: str | None = None, workers: int | None = None,
                  limits: sandbox.Limits | None = None, unsafe: bool = False,
-                 log=print, tmpdir: Path | None = None) -> list[report.Row]:
+                 log=print, tmpdir: Path | None = None, stats: dict | None = None
+                 ) -> list[report.Row]:
     """Grade `course`; returns the rows written to grades.csv.
 
     tmpdir: where the per-submission sandbox directories go (default: the system's temp dir).
+    stats: if given, receives "sandbox_cpu_seconds", the CPU time the sandboxes reported.
     """
     course = course.resolve()
     limits = limits or sandbox.Limits()
@@ -133,6 +135,9 @@ def grade_course(course: Path, assignment: str | None = None, workers: int | Non
                                      {r.test: r.score for r in sub_rows
                                       if r.status != "not_graded"}, timestamp)
                 rows += sub_rows
+                if stats is not None:
+                    stats["sandbox_cpu_seconds"] = (stats.get("sandbox_cpu_seconds", 0.0)
+                                                    + result.cpu_seconds)
                 total = sum(r.score or 0 for r in sub_rows)
                 top = sum(r.max_score for r in sub_rows if r.score is not None
                           or r.status != "not_graded")

@@ -56,6 +56,7 @@ class SubmissionResult:
     cells: dict[str, StepOutput] = field(default_factory=dict)
     program: list[program.ProgramCell] = field(default_factory=list)
     runs: int = 0
+    cpu_seconds: float = 0.0  # reported by the sandboxed runner (statistics, not grading)
     notebook: Any = None  # the submitted notebook node, if it could be read
 
 
@@ -185,6 +186,7 @@ def grade(prepared: Prepared, submission_path: Path, limits: sandbox.Limits, *, 
             result.runs += 1
             done |= set(run.done)
             payloads.update(run.payloads)
+            result.cpu_seconds += run.cpu_seconds
             if run.finished:
                 break
             step = run.interrupted

@@ -66,6 +66,7 @@ class RunResult:
     payloads: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (kind, step) -> data
     done: list[str] = field(default_factory=list)
     finished: bool = False
+    cpu_seconds: float = 0.0  # CPU time the runner reported using (for benchmarks only)
     returncode: int | None = None
     killed_for_time: bool = False
     stderr: str = ""
@@ -270,6 +271,10 @@ def run(argv: list[str], workdir: Path, limits: Limits, steps: int, *, sandboxed
                     step_deadline = time.monotonic() + step_wall
                 elif kind == "finished":
                     result.finished = True
+                    try:
+                        result.cpu_seconds = min(max(float(step), 0.0), 1e6)
+                    except ValueError:
+                        pass
     finally:
         os.close(read_fd)
         if result.finished and not result.killed_for_time:
