@@ -2,8 +2,9 @@
 
 The sandbox sees: the Python installation and its site-packages (read-only), a copy of rnnlab in
 which the assignment's graded reference functions are stubs (mounted over the real package, so
-no route reaches the original source), and one fresh, writable directory holding the notebook's
-cells, the probe inputs and the runner. Not the course directory, other submissions, the
+no route reaches the original source), and a fresh, size-limited tmpfs as its working directory
+holding the notebook's cells, the probe inputs and the runner (read-only). Results leave only
+through a pipe. Not the course directory, other submissions, the
 gradebook, the source notebooks or any home directory. No network (every namespace unshared),
 a scrubbed environment, an unprivileged user, limits on CPU time per step, address space, file
 size and processes, and a pid namespace: when the runner ends or is killed, the kernel kills
