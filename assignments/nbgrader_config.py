@@ -13,7 +13,8 @@ c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this 
 # `nbgrader db student add` or `nbgrader db student import students.csv`.
 c.CourseDirectory.course_id = "rnn-interactively"
 
-# Seconds each cell may run during `nbgrader autograde`. The instructor solutions run every cell
+# Seconds each cell may run when nbgrader executes a notebook (validate). Grade with
+# `make grade` (see the teacher's page), which has its own limits, not `nbgrader autograde`. The instructor solutions run every cell
 # in well under a second; a student's infinite loop is interrupted after this long, the cell
 # scores 0 and the remaining cells still run.
 c.Execute.timeout = 60

@@ -96,7 +96,10 @@ def build(release, submission) -> list[ProgramCell]:
 
 def read_notebook(path, max_bytes: int = 20 << 20):
     """The submitted notebook, or ValueError with a reason a teacher can act on."""
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise ValueError(f"no notebook {path.name} was submitted") from None
     if size > max_bytes:
         raise ValueError(f"the notebook is {size / 2**20:.0f} MiB (limit {max_bytes >> 20} MiB)")
     try:
