@@ -4,6 +4,9 @@
 #   make lab          JupyterLab on the chapters
 #   make bench        speed benchmarks (rnnlab vs torch.nn, explorer latency)
 #   make assignments  student versions of the nbgrader assignments into assignments/release/
+#   make course DIR=path                               a ready nbgrader course directory
+#   make grade DIR=path [ASSIGNMENT=name] [WORKERS=n]  sandboxed grading -> DIR/grades.csv
+#   make gradescope   one Gradescope autograder zip per assignment into gradescope/
 
 # One BLAS thread per process: the layers' matmuls are small, and with pytest-xdist's two
 # workers on two cores, multithreaded OpenBLAS oversubscribes the CPU and spins (measured 10-100x
@@ -19,7 +22,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: book test lab bench assignments lint clean venv
+.PHONY: book test lab bench assignments lint clean venv course grade gradescope
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -53,9 +56,22 @@ bench: $(STAMP)
 assignments: $(STAMP)
 	$(PY) -m tools.release_assignments
 
+# Teachers: grading runs student code in a bubblewrap sandbox (apt-get install bubblewrap) and
+# refuses without one; see chapters/08_teaching/teachers.md.
+course: $(STAMP)
+	@test -n "$(DIR)" || { echo "usage: make course DIR=path" >&2; exit 2; }
+	$(PY) -m tools.grade course "$(DIR)"
+
+grade: $(STAMP)
+	@test -n "$(DIR)" || { echo "usage: make grade DIR=path [ASSIGNMENT=name] [WORKERS=n]" >&2; exit 2; }
+	$(PY) -m tools.grade grade "$(DIR)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(WORKERS),--workers $(WORKERS))
+
+gradescope: $(STAMP)
+	$(PY) -m tools.grade gradescope --out gradescope
+
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks experiments tools
 	$(PY) -m mypy
 
 clean:
-	rm -rf _build .jupyter_cache assignments/release
+	rm -rf _build .jupyter_cache assignments/release gradescope

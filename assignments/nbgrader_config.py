@@ -13,9 +13,9 @@ c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this 
 # `nbgrader db student add` or `nbgrader db student import students.csv`.
 c.CourseDirectory.course_id = "rnn-interactively"
 
-# Seconds each cell may run during `nbgrader autograde`. The instructor solutions run every cell
-# in well under a second; a student's infinite loop is interrupted after this long, the cell
-# scores 0 and the remaining cells still run.
+# Seconds each cell may run when nbgrader executes a notebook (`nbgrader validate`). Grade with
+# `make grade` (see the teacher's page), not `nbgrader autograde`: it runs each submission in a
+# sandbox with its own limits (10 s of CPU per answer cell and per test by default).
 c.Execute.timeout = 60
 
 # A student who deletes a test cell still gets it graded: nbgrader puts the original cell (with

@@ -50,3 +50,15 @@ def require_torch():
                         "must run in CI (pip install torch==2.13.0)")
         pytest.skip("torch is not installed (optional; CI installs it)")
     return torch
+
+
+def require_sandbox():
+    """Check that bubblewrap can sandbox here, or skip — or fail when CI demands the sandbox."""
+    from tools.grade import sandbox
+
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as error:
+        if os.environ.get("RNNLAB_REQUIRE_SANDBOX") == "1":
+            pytest.fail(f"RNNLAB_REQUIRE_SANDBOX=1 but {error}")
+        pytest.skip("no sandbox: apt-get install bubblewrap (optional; CI installs it)")

@@ -1,28 +1,31 @@
-"""The nbgrader assignments grade what they should, with nbgrader's own commands, headless.
+"""The nbgrader assignments grade what they should, with the book's trusted grader, headless.
 
 A course directory in a temporary folder; `nbgrader generate_assignment` makes the student
 versions (through tools.release_assignments, which `make assignments` runs); every submission is
-placed under submitted/<student>/<assignment>/ and `nbgrader autograde` grades them all (two
-processes side by side, each on its own copy of the course). The assertions read the scores from
-the gradebook (nbgrader.api.Gradebook), never from exit codes: `nbgrader validate` and
-`autograde` exit 0 whether or not the tests in a notebook pass.
+placed under submitted/<student>/<assignment>/ and `tools.grade` grades them all (`make grade`:
+student code in the bubblewrap sandbox, verdicts in the trusted process, scores written into
+nbgrader's gradebook, autograded notebooks with feedback). The assertions read the scores from
+the gradebook (nbgrader.api.Gradebook), as Formgrader and `nbgrader export` do.
+
+These submissions are the project's own fixtures (trusted code), so on a machine without
+bubblewrap this module grades them with --unsafe-no-sandbox instead of skipping; the attacks on
+the sandbox itself are in tests/test_grader.py.
 
 Submissions per assignment:
 * "instructor": the instructor's source notebook, which must get every autograded point;
 * "release": the untouched student version, which must get 0 on every graded cell;
 * the fixtures in tests/fixtures/assignments/<assignment>/ (tools/make_assignment_fixtures.py):
   "correct_solution" (the solutions typed into the student version: full marks), and at least six
-  realistic bugs, each of which must lose points on the hidden-test cells its metadata names and
-  show the student the feedback text it names; among them one that raises, one that loops forever
-  (cut off by the per-cell timeout), one that edits and one that deletes test cells (nbgrader
-  restores the original tests).
+  realistic bugs, each of which must lose points on the cells its metadata names and show the
+  student the feedback text it names; among them one that raises, one that loops forever (cut
+  off by the time limit), one that edits and one that deletes test cells (test cells never run
+  from the submission: the grader's own checks replace them).
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,9 +35,8 @@ import pytest
 from tools import make_assignment_fixtures as mf
 from tools import release_assignments as ra
 
-CELL_TIMEOUT = 15  # seconds per cell in these tests (the course config gives students 60)
-RUN_TIMEOUT = 1200  # the whole autograde run; it takes a few minutes on two cores
-GRADERS = 2  # nbgrader autograde processes running side by side (one per core)
+CELL_TIMEOUT = 3.0  # CPU seconds per answer cell and per test here (the default is 10)
+GRADERS = 2  # submissions graded side by side (one per core)
 NAMES = ra.assignment_names()
 FIXTURES = sorted(mf.FIXTURES.glob("*/*.ipynb"))
 
@@ -96,61 +98,46 @@ def output_text(cell) -> str:
     return "\n".join(parts)
 
 
-def cost(kind: str) -> float:
-    """Rough seconds to autograde one submission: kernel start-up dominates; loops time out."""
-    return 4.0 + (2 * CELL_TIMEOUT if kind == "timeout" else 0.0)
-
-
 @pytest.fixture(scope="module")
 def grading(tmp_path_factory) -> Grading:
-    """Release, submit and autograde everything once (the slow part of this module).
-
-    Starting a kernel per notebook dominates the time, so the submissions are split between
-    GRADERS copies of the course directory (same release, same gradebook content) that two
-    `nbgrader autograde` processes grade side by side.
-    """
+    """Release, submit and grade everything once (the slow part of this module)."""
     from nbgrader.api import Gradebook
 
+    from tools.grade import course as grader
+    from tools.grade import sandbox
+
     root = tmp_path_factory.mktemp("assignments")
-    courses = [root / f"course{i}" for i in range(GRADERS)]
-    released = ra.release(out=root / "release", course=courses[0])
-    for course in courses[1:]:
-        shutil.copytree(courses[0], course)
-    submissions = []  # (assignment, student, notebook path, kind)
+    course = root / "course"
+    released = ra.release(out=root / "release", course=course)
+    submissions = []  # (assignment, student, notebook path)
     for name in NAMES:
-        submissions.append((name, "instructor", ra.source_notebook(name), "correct"))
-        submissions.append((name, "release", released[name], "release"))
-        submissions += [(name, p.stem, p, fixture_meta(p)["kind"])
-                        for p in FIXTURES if p.parent.name == name]
-    load = [0.0] * GRADERS
-    where = {}  # (assignment, student) -> course directory that grades it
-    for name, student, path, kind in sorted(submissions, key=lambda s: -cost(s[3])):
-        i = load.index(min(load))
-        load[i] += cost(kind)
-        where[name, student] = courses[i]
-        dest = courses[i] / "submitted" / student / name
+        submissions.append((name, "instructor", ra.source_notebook(name)))
+        submissions.append((name, "release", released[name]))
+        submissions += [(name, p.stem, p) for p in FIXTURES if p.parent.name == name]
+    where = {}
+    for name, student, path in submissions:
+        where[name, student] = course
+        dest = course / "submitted" / student / name
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, dest / f"{name}.ipynb")
+    try:
+        sandbox.check_available()
+        unsafe = False
+    except sandbox.SandboxUnavailable:
+        unsafe = True  # our own fixtures: trusted code
 
     start = time.monotonic()
-    with ThreadPoolExecutor(GRADERS) as pool:
-        results = list(pool.map(
-            lambda course: ra.nbgrader(course, "autograde", "*", "--force",
-                                       f"--Execute.timeout={CELL_TIMEOUT}", timeout=RUN_TIMEOUT),
-            courses))
+    grader.grade_course(course, workers=GRADERS, limits=sandbox.Limits(cpu_seconds=CELL_TIMEOUT),
+                        unsafe=unsafe, log=lambda *args: None)
     seconds = time.monotonic() - start
-    for result in results:
-        assert result.returncode == 0, f"nbgrader autograde crashed:\n{result.stderr[-4000:]}"
 
     grading = Grading(released, where, seconds)
-    for course in courses:
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}", ra.course_id()) as gb:
-            for (name, student), graded_in in where.items():
-                if graded_in == course:
-                    nb = gb.find_submission_notebook(name, name, student)
-                    grading.scores[name, student] = {g.name: (g.auto_score, g.max_score)
-                                                     for g in nb.grades}
-    print(f"\nautograded {len(submissions)} submissions in {seconds:.0f} s")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", ra.course_id()) as gb:
+        for name, student, _ in submissions:
+            nb = gb.find_submission_notebook(name, name, student)
+            grading.scores[name, student] = {g.name: (g.auto_score, g.max_score)
+                                             for g in nb.grades}
+    print(f"\ngraded {len(submissions)} submissions in {seconds:.0f} s")
     return grading
 
 
@@ -311,12 +298,10 @@ def test_infinite_loop_is_cut_off_by_the_timeout(grading):
     scores = grading.scores[sub.assignment, sub.name]
     for gid in sub.lost_in:
         assert scores[gid][0] == 0
-        assert "CellTimeoutError" in output_text(grading.cell(sub.assignment, sub.name, gid))
-    # the kernel was interrupted, not killed: later cells ran and the others kept their points
+        assert "TimeoutError" in output_text(grading.cell(sub.assignment, sub.name, gid))
+    # the sandbox was killed and restarted without that test: the other cells kept their points
     others = autograded_tests(sub.assignment) - set(sub.lost_in)
     assert others and all(scores[g][0] == scores[g][1] for g in others)
-    # and the whole run (all submissions) finished well inside its own time limit
-    assert grading.seconds < RUN_TIMEOUT
 
 
 @pytest.mark.parametrize("kind", ["edited_test", "deleted_test"])
@@ -324,16 +309,35 @@ def test_tampered_test_cells_are_restored_and_run(grading, kind):
     [sub] = [s for s in mf.SUBMISSIONS if s.kind == kind]
     submitted = nbformat.read(mf.FIXTURES / sub.assignment / f"{sub.name}.ipynb", as_version=4)
     submitted_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in submitted.cells}
-    original = graded_cells(sub.assignment)
+    released = {c.metadata["nbgrader"]["grade_id"]: c.source
+                for c in nbformat.read(grading.released[sub.assignment], as_version=4).cells
+                if c.metadata.get("nbgrader", {}).get("grade_id")}
     for gid in sub.tampered:
         if kind == "deleted_test":
             assert gid not in submitted_ids  # the fixture really lacks the cell
         cell = grading.cell(sub.assignment, sub.name, gid)
-        # nbgrader put back the instructor's cell, hidden tests included (a re-added cell starts
-        # with a comment saying it was missing), and ran it
-        assert cell.source.endswith(original[gid]["source"])
+        # the autograded notebook shows the released test cell (never the hidden tests), and
+        # the grader's own check of it, which the student's edit could not reach
+        assert cell.source == released[gid]
         assert grading.scores[sub.assignment, sub.name][gid][0] == 0
     assert sub.feedback in output_text(grading.cell(sub.assignment, sub.name, sub.tampered[0]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_feedback_never_shows_hidden_tests(grading, name):
+    """What a student gets back holds no hidden test's source and no reference call."""
+    public = "\n".join(c.source for c in nbformat.read(grading.released[name],
+                                                         as_version=4).cells)
+    hidden = [line.strip() for m in graded_cells(name).values() if m["hidden"]
+              for line in m["source"].split(mf.HIDDEN_BEGIN)[1].split("\n")
+              if len(line.strip()) > 25 and line.strip() not in public]
+    assert hidden
+    for student in ("instructor", mf.CORRECT, "release"):
+        tests = [c for c in grading.notebook(name, student).cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") in autograded_tests(name)]
+        text = "\n".join(c.source + "\n" + output_text(c) for c in tests)
+        assert mf.HIDDEN_BEGIN not in text
+        assert not [line for line in hidden if line in text], f"hidden tests leaked to {student}"
 
 
 # --------------------------------------------------------------------------------------------
