@@ -1,12 +1,35 @@
-"""Shared fixtures. Optional dependencies (torch, chromium) skip their tests when missing, unless
-CI sets RNNLAB_REQUIRE_TORCH=1 / RNNLAB_REQUIRE_BROWSER=1, which turns that skip into a failure."""
+"""Shared fixtures. Optional parts (torch, a browser, the sandbox, the PDF tool) skip their tests
+with one line when missing, unless CI sets RNNLAB_REQUIRE_<PART>=1, which turns that skip into a
+failure: the rule lives in tests/optional_parts.py."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
+from optional_parts import missing_parts_summary, require
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per optional part that was skipped, naming what to install."""
+    lines = missing_parts_summary(terminalreporter.stats.get("skipped", []))
+    if lines:
+        terminalreporter.section("optional parts not tested on this machine", sep="-")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def pytest_report_header(config):
+    """Say which browser the browser and PDF tests drive (a system or a Playwright chromium)."""
+    if not any("test_browser" in a or "test_pdf" in a for a in config.args):
+        return None
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tools.browser import find_chromium
+
+    found = find_chromium()
+    return f"browser: {found.describe() if found else 'none found'}"
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -39,8 +62,6 @@ def require_torch():
     try:
         import torch
     except ImportError:
-        if os.environ.get("RNNLAB_REQUIRE_TORCH") == "1":
-            pytest.fail("torch is not installed but RNNLAB_REQUIRE_TORCH=1: the parity tests "
-                        "must run in CI (pip install torch==2.13.0)")
-        pytest.skip("torch is not installed (optional; CI installs it)")
+        torch = None
+    require("torch", torch is not None, "torch is not installed")
     return torch

@@ -6,37 +6,31 @@ image loaded, maths typeset, title and previous/next navigation present. The sea
 results, and the chapter 4 and 5 explorers' sliders change the figure. Screenshots of the landing
 page and the chapter 4 explorer are saved into _build/html/_screenshots/.
 
-Needs `make book` first (make test builds it). Without chromium the tests skip with one line,
-unless RNNLAB_REQUIRE_BROWSER=1 (CI), which makes a missing browser a failure.
+Needs `make book` first (make test builds it). The browser is a system chromium, or else the one
+Playwright manages (tools/browser.py says which ran: it is in pytest's header). Without any, the
+tests are collected and skip with one line naming what to install, unless RNNLAB_REQUIRE_BROWSER=1
+(CI), which makes a missing browser a failure (tests/optional_parts.py).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
 import re
-import shutil
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 import yaml
+from optional_parts import require
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools import browser as browsers  # noqa: E402
+
 HTML = ROOT / "_build" / "html"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
-
-
-def _require(condition: bool, why: str) -> None:
-    if condition:
-        return
-    if os.environ.get("RNNLAB_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{why} (RNNLAB_REQUIRE_BROWSER=1: the browser tests must run)")
-    pytest.skip(why)
 
 
 def _pages() -> list[str]:
@@ -61,17 +55,20 @@ def _pages() -> list[str]:
 
 PAGES = _pages()
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("RNNLAB_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"no chromium at {CHROMIUM}, but RNNLAB_REQUIRE_BROWSER=1: the browser "
-                           "tests must run (apt-get install -y chromium)")
-    pytest.skip(f"browser tests skipped: no chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
+@pytest.fixture(scope="module")
+def chromium() -> browsers.Browser:
+    """The browser to drive; skips (or fails under RNNLAB_REQUIRE_BROWSER=1) when there is none.
+
+    Checked before anything else, so that a machine without a browser skips every test here with
+    the same one line."""
+    found = browsers.find_chromium()
+    require("browser", found is not None, browsers.why_missing())
+    return found
 
 
 @pytest.fixture(scope="module")
-def server():
-    _require((HTML / "index.html").exists(), "the book is not built (make book)")
+def server(chromium):
+    require("browser", (HTML / "index.html").exists(), "the book is not built (run make book)")
     handler = functools.partial(_QuietHandler, directory=str(HTML))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -86,11 +83,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def browser(chromium, server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        b = p.chromium.launch(executable_path=chromium.path, args=browsers.FLAGS, headless=True)
         yield b
         b.close()
 
