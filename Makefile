@@ -1,7 +1,7 @@
 # Recurrent Neural Networks, Interactively — one entry point for readers, learners, teachers, CI.
 #   make book         build the HTML book into _build/html (executes the notebooks, cached)
 #   make test         the whole test suite (rnnlab, notebooks via nbval, book, assignments, browser)
-#   make lab          JupyterLab on the chapters
+#   make lab          JupyterLab on the chapters (the learner's view: no grading UI)
 #   make bench        speed benchmarks (rnnlab vs torch.nn, explorer latency)
 #   make assignments  student versions of the nbgrader assignments into assignments/release/
 
@@ -48,8 +48,10 @@ test: $(STAMP)
 	$(PY) -m tools.build_book
 	$(PY) -m pytest $(BUILT_TESTS)
 
+# The learner's lab: the file browser at chapters/, nbgrader's grading UI off, --allow-root
+# added (and said) when run as root. See tools/lab.py.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab chapters
+	$(PY) -m tools.lab
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py
