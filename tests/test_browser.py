@@ -215,3 +215,39 @@ def test_static_explorer_slider_changes_the_figure(browser, server, chapter):
         shots.mkdir(exist_ok=True)
         explorer.screenshot(path=str(shots / "chapter4_explorer.png"))
     assert w.errors == [] and w.blocked == [] and w.failed == []
+
+
+# Every element a reader could take for a search box or button.
+SEARCH_CONTROLS = ".search-button-field, .search-button, form.bd-search, input[type=search]"
+
+
+@pytest.mark.parametrize("width", [1280, 1600])
+@pytest.mark.parametrize("chapter", ["chapters/intro", "chapters/02_"])
+def test_page_header_has_one_search_and_no_empty_band(browser, server, width, chapter):
+    """sphinx-book-theme's layout: one search field (in the sidebar), no top bar that holds
+    nothing else (pydata-sphinx-theme 0.17 adds one unless navbar_persistent is set)."""
+    w = PageWatch(browser, server)
+    w.page.set_viewport_size({"width": width, "height": 900})
+    w.goto(f"{server}/{_explorer_page(chapter)}")
+    found = w.page.evaluate("""(selector) => {
+        const shown = e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+            return r.width > 0 && r.height > 0 && s.display !== 'none'
+                && s.visibility !== 'hidden' && s.opacity !== '0'; };
+        const isSearch = e => e.matches(selector) || e.closest(selector) !== null;
+        const searches = Array.from(document.querySelectorAll(selector)).filter(shown)
+            .filter(e => !e.parentElement.closest(selector));
+        const bands = Array.from(document.querySelectorAll(
+                'header, .bd-header, .bd-header__inner, .bd-header-article'))
+            .filter(shown).map(band => {
+                const items = Array.from(band.querySelectorAll('a, button, input, img, svg'))
+                    .filter(shown).filter(e => !isSearch(e));
+                return {cls: band.className, height: band.getBoundingClientRect().height,
+                        items: items.length};
+            });
+        return {searches: searches.map(e => e.className), bands};
+    }""", SEARCH_CONTROLS)
+    assert len(found["searches"]) == 1, f"visible search controls at {width}px: {found}"
+    empty = [b for b in found["bands"] if b["items"] == 0]
+    assert empty == [], f"header bands with nothing but search (or nothing) at {width}px: {empty}"
+    assert w.errors == [] and w.blocked == [] and w.failed == []
+    w.page.close()
