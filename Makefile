@@ -4,6 +4,7 @@
 #   make lab          JupyterLab on the chapters (the learner's view: no grading UI)
 #   make bench        speed benchmarks (rnnlab vs torch.nn, explorer latency)
 #   make assignments  student versions of the nbgrader assignments into assignments/release/
+#   make lock         re-pin requirements-lock.txt after editing requirements*.txt (lock-upgrade: newest)
 
 # One BLAS thread per process: the layers' matmuls are small, and with pytest-xdist's two
 # workers on two cores, multithreaded OpenBLAS oversubscribes the CPU and spins (measured 10-100x
@@ -19,11 +20,12 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: book test lab bench assignments lint clean venv
+.PHONY: book test lab bench assignments lint clean venv lock lock-upgrade
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-lock.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
+	# Both lists begin with `-c requirements-lock.txt`: pip installs exactly the locked versions.
 	$(PIP) install -q -r requirements.txt -r requirements-dev.txt
 	# Build matplotlib's font cache now, so that its one-time notice never lands in a notebook
 	# output that nbval compares.
@@ -59,6 +61,17 @@ bench: $(STAMP)
 
 assignments: $(STAMP)
 	$(PY) -m tools.release_assignments
+
+# requirements-lock.txt from the loose lists (uv pip compile; see tools/lock.py). `make lock` keeps
+# the existing pins and adds what is new; `make lock-upgrade` moves everything to the newest
+# versions the bounds allow. Then `make venv` and `make test`. Needs only Python, not the venv.
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m tools.lock
+
+lock-upgrade:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m tools.lock --upgrade
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks experiments tools
