@@ -1,6 +1,7 @@
 # Recurrent Neural Networks, Interactively — one entry point for readers, learners, teachers, CI.
 #   make book         build the HTML book into _build/html (executes the notebooks, cached)
 #   make test         the whole test suite (rnnlab, notebooks via nbval, book, assignments, browser)
+#   make pdf          the book as one PDF into _build/pdf/book.pdf (headless chromium)
 #   make lab          JupyterLab on the chapters (the learner's view: no grading UI)
 #   make bench        speed benchmarks (rnnlab vs torch.nn, explorer latency)
 #   make assignments  student versions of the nbgrader assignments into assignments/release/
@@ -20,7 +21,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: book test lab bench assignments lint clean venv lock lock-upgrade
+.PHONY: book pdf test lab bench assignments lint clean venv lock lock-upgrade
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-lock.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -37,10 +38,14 @@ venv: $(STAMP)
 book: $(STAMP)
 	$(PY) -m tools.build_book
 
+# Single-page HTML printed by headless chromium; see tools/build_pdf.py (and why not LaTeX: README).
+pdf: $(STAMP)
+	$(PY) -m tools.build_pdf
+
 # Tests that read the built book; they run after the build. The HTML check needs nothing else and
-# always runs; the browser tests skip with one line where no chromium is found (unless
-# RNNLAB_REQUIRE_BROWSER=1, as in CI): see tests/optional_parts.py.
-BUILT_TESTS := tests/test_html.py tests/test_browser.py
+# always runs; the browser and PDF tests skip with one line where no chromium is found (unless
+# RNNLAB_REQUIRE_BROWSER=1 / RNNLAB_REQUIRE_PDF=1, as in CI): see tests/optional_parts.py.
+BUILT_TESTS := tests/test_html.py tests/test_browser.py tests/test_pdf.py
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks experiments tools
@@ -48,6 +53,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadscope $(addprefix --ignore=,$(BUILT_TESTS)) tests
 	PYTHONPATH=tests $(PY) -m pytest -n $(JOBS) --dist loadscope -p nbval_timing --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg chapters
 	$(PY) -m tools.build_book
+	$(PY) -m tools.build_pdf --if-possible
 	$(PY) -m pytest $(BUILT_TESTS)
 
 # The learner's lab: the file browser at chapters/, nbgrader's grading UI off, --allow-root
