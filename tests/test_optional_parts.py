@@ -94,3 +94,26 @@ def test_every_part_names_what_to_install():
         assert "\n" not in line
     with pytest.raises(ValueError, match="part must be one of"):
         require("gpu", False, "no gpu")
+
+
+def _pdf_stage(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess:
+    """`python -m tools.build_pdf --if-possible`, the PDF step of `make test`, with no browser."""
+    empty = tmp_path / "empty"
+    empty.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RNNLAB_", "MAKE"))}
+    env.update(PATH=str(empty), PLAYWRIGHT_BROWSERS_PATH=str(empty), **extra)
+    return subprocess.run([sys.executable, "-m", "tools.build_pdf", "--if-possible"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_pdf_stage_without_a_browser_says_so_and_passes(tmp_path):
+    run = _pdf_stage(tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = [line for line in run.stdout.splitlines() if line.startswith("PDF skipped:")]
+    assert len(lines) == 1 and "apt-get install chromium" in lines[0], run.stdout
+
+
+def test_pdf_stage_without_a_browser_fails_where_required(tmp_path):
+    run = _pdf_stage(tmp_path, RNNLAB_REQUIRE_PDF="1")
+    assert run.returncode != 0
+    assert "apt-get install chromium" in run.stderr
