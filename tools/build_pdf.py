@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 import yaml
@@ -251,7 +252,8 @@ def chapter_pages(pdf: Path, titles: list[str]) -> dict[str, int]:
     from pypdf import PdfReader
 
     def norm(text: str) -> str:
-        return " ".join(text.split())
+        # NFKC undoes the ligatures (fi, fl) that text extraction returns.
+        return " ".join(unicodedata.normalize("NFKC", text).split())
 
     heads = [norm(" ".join((page.extract_text() or "").strip().splitlines()[:4]))
              for page in PdfReader(str(pdf)).pages]
