@@ -6,10 +6,8 @@ ordinary module; ``conftest.py`` keeps only fixtures.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-import pytest
+from optional_parts import require
 
 from rnnlab import layers
 from rnnlab.models import MODELS
@@ -41,24 +39,21 @@ def run_cell(cell: str, x, h0, Wx, Wh, b, dh=None):
 
 
 def require_torch():
-    """Import torch, or skip — or fail when CI demands the parity tests run."""
+    """Import torch, or skip with one line — or fail where CI sets RNNLAB_REQUIRE_TORCH=1."""
     try:
         import torch
     except ImportError:
-        if os.environ.get("RNNLAB_REQUIRE_TORCH") == "1":
-            pytest.fail("torch is not installed but RNNLAB_REQUIRE_TORCH=1: the parity tests "
-                        "must run in CI (pip install torch==2.13.0)")
-        pytest.skip("torch is not installed (optional; CI installs it)")
+        torch = None
+    require("torch", torch is not None, "torch is not installed")
     return torch
 
 
 def require_sandbox():
-    """Check that bubblewrap can sandbox here, or skip — or fail when CI demands the sandbox."""
+    """Check that bubblewrap can sandbox here, or skip with one line — or fail where CI sets
+    RNNLAB_REQUIRE_SANDBOX=1."""
     from tools.grade import sandbox
 
     try:
         sandbox.check_available()
     except sandbox.SandboxUnavailable as error:
-        if os.environ.get("RNNLAB_REQUIRE_SANDBOX") == "1":
-            pytest.fail(f"RNNLAB_REQUIRE_SANDBOX=1 but {error}")
-        pytest.skip("no sandbox: apt-get install bubblewrap (optional; CI installs it)")
+        require("sandbox", False, str(error))

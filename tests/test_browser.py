@@ -6,37 +6,31 @@ image loaded, maths typeset, title and previous/next navigation present. The sea
 results, and the chapter 4 and 5 explorers' sliders change the figure. Screenshots of the landing
 page and the chapter 4 explorer are saved into _build/html/_screenshots/.
 
-Needs `make book` first (make test builds it). Without chromium the tests skip with one line,
-unless RNNLAB_REQUIRE_BROWSER=1 (CI), which makes a missing browser a failure.
+Needs `make book` first (make test builds it). The browser is a system chromium, or else the one
+Playwright manages (tools/browser.py says which ran: it is in pytest's header). Without any, the
+tests are collected and skip with one line naming what to install, unless RNNLAB_REQUIRE_BROWSER=1
+(CI), which makes a missing browser a failure (tests/optional_parts.py).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
 import re
-import shutil
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 import yaml
+from optional_parts import require
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tools import browser as browsers  # noqa: E402
+
 HTML = ROOT / "_build" / "html"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
-
-
-def _require(condition: bool, why: str) -> None:
-    if condition:
-        return
-    if os.environ.get("RNNLAB_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{why} (RNNLAB_REQUIRE_BROWSER=1: the browser tests must run)")
-    pytest.skip(why)
 
 
 def _pages() -> list[str]:
@@ -61,17 +55,20 @@ def _pages() -> list[str]:
 
 PAGES = _pages()
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("RNNLAB_REQUIRE_BROWSER") == "1":
-        raise RuntimeError(f"no chromium at {CHROMIUM}, but RNNLAB_REQUIRE_BROWSER=1: the browser "
-                           "tests must run (apt-get install -y chromium)")
-    pytest.skip(f"browser tests skipped: no chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
+@pytest.fixture(scope="module")
+def chromium() -> browsers.Browser:
+    """The browser to drive; skips (or fails under RNNLAB_REQUIRE_BROWSER=1) when there is none.
+
+    Checked before anything else, so that a machine without a browser skips every test here with
+    the same one line."""
+    found = browsers.find_chromium()
+    require("browser", found is not None, browsers.why_missing())
+    return found
 
 
 @pytest.fixture(scope="module")
-def server():
-    _require((HTML / "index.html").exists(), "the book is not built (make book)")
+def server(chromium):
+    require("browser", (HTML / "index.html").exists(), "the book is not built (run make book)")
     handler = functools.partial(_QuietHandler, directory=str(HTML))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -86,11 +83,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def browser(chromium, server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        b = p.chromium.launch(executable_path=chromium.path, args=browsers.FLAGS, headless=True)
         yield b
         b.close()
 
@@ -218,3 +215,39 @@ def test_static_explorer_slider_changes_the_figure(browser, server, chapter):
         shots.mkdir(exist_ok=True)
         explorer.screenshot(path=str(shots / "chapter4_explorer.png"))
     assert w.errors == [] and w.blocked == [] and w.failed == []
+
+
+# Every element a reader could take for a search box or button.
+SEARCH_CONTROLS = ".search-button-field, .search-button, form.bd-search, input[type=search]"
+
+
+@pytest.mark.parametrize("width", [1280, 1600])
+@pytest.mark.parametrize("chapter", ["chapters/intro", "chapters/02_"])
+def test_page_header_has_one_search_and_no_empty_band(browser, server, width, chapter):
+    """sphinx-book-theme's layout: one search field (in the sidebar), no top bar that holds
+    nothing else (pydata-sphinx-theme 0.17 adds one unless navbar_persistent is set)."""
+    w = PageWatch(browser, server)
+    w.page.set_viewport_size({"width": width, "height": 900})
+    w.goto(f"{server}/{_explorer_page(chapter)}")
+    found = w.page.evaluate("""(selector) => {
+        const shown = e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+            return r.width > 0 && r.height > 0 && s.display !== 'none'
+                && s.visibility !== 'hidden' && s.opacity !== '0'; };
+        const isSearch = e => e.matches(selector) || e.closest(selector) !== null;
+        const searches = Array.from(document.querySelectorAll(selector)).filter(shown)
+            .filter(e => !e.parentElement.closest(selector));
+        const bands = Array.from(document.querySelectorAll(
+                'header, .bd-header, .bd-header__inner, .bd-header-article'))
+            .filter(shown).map(band => {
+                const items = Array.from(band.querySelectorAll('a, button, input, img, svg'))
+                    .filter(shown).filter(e => !isSearch(e));
+                return {cls: band.className, height: band.getBoundingClientRect().height,
+                        items: items.length};
+            });
+        return {searches: searches.map(e => e.className), bands};
+    }""", SEARCH_CONTROLS)
+    assert len(found["searches"]) == 1, f"visible search controls at {width}px: {found}"
+    empty = [b for b in found["bands"] if b["items"] == 0]
+    assert empty == [], f"header bands with nothing but search (or nothing) at {width}px: {empty}"
+    assert w.errors == [] and w.blocked == [] and w.failed == []
+    w.page.close()

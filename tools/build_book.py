@@ -71,6 +71,10 @@ def main() -> int:
         print(f"book build FAILED after {elapsed:.0f} s", file=sys.stderr)
         return result.returncode
     index = ROOT / "_build" / "html" / "index.html"
+    # A PDF built earlier by `make pdf` stays linked from the landing page.
+    from tools.build_pdf import link_from_landing_page
+
+    link_from_landing_page()
     print(f"\nThe book is at {index} (built in {elapsed:.0f} s).")
     return 0
 
