@@ -144,8 +144,15 @@ def run_quick() -> list[dict]:
     return [run_setting(QUICK_ATTENTION, 0, **QUICK)[0]]
 
 
+# The book's seed rule asks for >= 5 seeds or a reason (tests/test_book.py reads this entry).
+FEWER_SEEDS_BECAUSE = (
+    "3 seeds (0-2), not 5: the full sweep (2 models x 3 seeds, 1000 updates each) took 471 s of "
+    "wall time on the shared 2-core machine, and the chapter's budget went to the longer runs that "
+    "attention needs; seeds 3-4 and 3000 updates are the next run (issue 12 stays open).")
+
+
 def _meta() -> dict:
-    return {"rnnlab_version": rnnlab.__version__, "numpy_version": np.__version__,
+    return {"fewer_seeds_because": FEWER_SEEDS_BECAUSE, "rnnlab_version": rnnlab.__version__, "numpy_version": np.__version__,
             "python": platform.python_version(), "full": FULL, "quick": QUICK,
             "seeds": list(SEEDS), "attention": list(ATTENTION), "letters": LETTERS,
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
