@@ -152,7 +152,8 @@ FEWER_SEEDS_BECAUSE = (
 
 
 def _meta() -> dict:
-    return {"fewer_seeds_because": FEWER_SEEDS_BECAUSE, "rnnlab_version": rnnlab.__version__, "numpy_version": np.__version__,
+    return {"fewer_seeds_because": FEWER_SEEDS_BECAUSE,
+            "rnnlab_version": rnnlab.__version__, "numpy_version": np.__version__,
             "python": platform.python_version(), "full": FULL, "quick": QUICK,
             "seeds": list(SEEDS), "attention": list(ATTENTION), "letters": LETTERS,
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
