@@ -26,12 +26,20 @@ Learning rates are chosen on a validation set only (stage ``tune``: T = ``TUNE_T
 ``TUNE_SEED``, not one of the reported seeds): the rate that solves the validation set with the
 fewest sequences, else the lowest validation error at the end of the tuning budget.
 
+A second protocol, ``batch-64`` (the ``batch64`` entry of the results), for the modern recipe
+only: the learning rate is tuned on validation at the target T = 100 itself (``B64``: rates 1e-3
+and 3e-3, tuning seed 99, the full budget), then the LSTM, GRU and RNN rows run on the same seeds
+with minibatches of 64 for up to 6,000 updates (384,000 fresh sequences), validation checked every
+50 updates. Every run of a worker records its wall time and the CPU time of its process.
+
 Usage (from the repository root; one BLAS thread, the machine's OpenBLAS variables unset):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
         python experiments/adding_table7.py --stage tune     # the learning rates (6 runs)
     ... python experiments/adding_table7.py --stage table    # the table (12 runs); start it
                                                              # once per core you can spare
+    ... python experiments/adding_table7.py --stage tune64   # batch-64 protocol: 2 runs
+    ... python experiments/adding_table7.py --stage table64  # then its 9 runs
     python experiments/adding_table7.py --collect            # merge into adding_table7.json
     python experiments/adding_table7.py --quick --out q.json # the quick setting, seconds
 
