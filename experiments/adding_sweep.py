@@ -159,12 +159,19 @@ def run_quick() -> list[dict]:
                         **settings) for cell in CELLS]
 
 
+FEWER_SEEDS_BECAUSE = (
+    "a single-seed illustration, kept for its budget (30 settings in about a quarter of an hour): "
+    "it shows what is easy to learn in 2,000 updates and does not rank the cells; the comparison "
+    "over seeds, with learning rates tuned on validation, is experiments/adding_table7.py")
+
+
 def _meta() -> dict:
     return {"rnnlab_version": rnnlab.__version__, "numpy_version": np.__version__,
             "python": platform.python_version(), "settings": SETTINGS, "step_budget": STEPS,
             "seeds": [SEED], "Ts": list(TS), "cells": list(CELLS), "tasks": list(TASKS),
             "copy_task": {"n_symbols": COPY_SYMBOLS, "length": COPY_LENGTH},
-            "quick_setting": QUICK, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+            "quick_setting": QUICK, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+            "fewer_seeds_because": FEWER_SEEDS_BECAUSE}
 
 
 def main(argv=None) -> None:

@@ -182,3 +182,28 @@ def test_table7_quick_setting_reproduces_committed_numbers(tmp_path):
         new.pop("seconds"), old.pop("seconds")
         # float64 (see QUICK): equal to the last bit, on any machine and thread count
         assert new == old, new["name"]
+
+
+def test_table7_batch64_protocol_is_consistent():
+    """The second protocol (minibatches of 64, learning rate tuned at the target T itself)."""
+    res = json.loads(TABLE7_RESULTS.read_text())
+    mod = _table7_module()
+    b64 = res["batch64"]
+    # tuned on validation only, at the target T, on a seed that is not reported
+    assert sorted(r["lr"] for r in b64["tuning"]) == sorted(mod.B64["grid"])
+    for r in b64["tuning"]:
+        assert r["T"] == mod.B64["T"] and r["seed"] not in mod.SEEDS and "n_wrong" not in r
+    lr = b64["lr"]["lstm-modern"]
+    assert lr == mod.pick_lr(b64["tuning"], "lstm-modern")
+    assert mod.summarise(b64["runs"], mod.planned64(lr)) == b64["summary"]
+    assert {row["name"] for row in b64["summary"]} == {"lstm-modern", "gru-eqp", "rnn-eqp"}
+    for row in b64["summary"]:  # every planned seed either ran or is reported as not run
+        assert sorted(row["seeds"] + row["seeds_not_run"]) == list(mod.SEEDS), row["name"]
+    for r in b64["runs"]:
+        assert r["batch"] == mod.B64["batch"] and r["recipe"] == "modern" and r["lr"] == lr
+        assert r["n_test"] == 2560 and 0 <= r["n_wrong"] <= r["n_test"]
+        assert r["sequences"] == r["steps"] * r["batch"] and r["steps"] <= r["step_budget"]
+        assert r["solved"] == (bool(r["val_curve"]) and r["val_curve"][-1][1] == 1.0)
+        # early stopping: no check before the last one had the validation set solved
+        assert all(c[1] < 1.0 for c in r["val_curve"][:-1])
+        assert r["seconds"] > 0 and r["cpu_seconds"] > 0  # wall and CPU time of every run
