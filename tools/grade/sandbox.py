@@ -144,9 +144,13 @@ def bwrap_command(workdir: Path, stub_rnnlab: Path, real_rnnlab: Path, argv: lis
         "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
         "--setenv", "MKL_NUM_THREADS", "1", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
         "--setenv", "PYTHONHASHSEED", "0", "--setenv", "MPLBACKEND", "Agg",
+        # /tmp first: bwrap applies mounts in order, and the interpreter, its site-packages and
+        # rnnlab may themselves live under /tmp (a CI clone, say); binding them after the tmpfs
+        # keeps them visible instead of hiding them under it.
+        "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
         *_system_mounts(), *_python_mounts(), *_masked_packages(),
         "--ro-bind", str(stub_rnnlab), str(real_rnnlab),
-        "--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
+        "--proc", "/proc", "--dev", "/dev",
         "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_DIR,
         *[arg for name in INPUT_FILES
           for arg in ("--ro-bind", str(workdir / name), f"{SANDBOX_DIR}/{name}")],
