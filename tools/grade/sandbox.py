@@ -240,6 +240,7 @@ def run(argv: list[str], workdir: Path, limits: Limits, steps: int, *, sandboxed
     buffer = b""
     step_deadline = time.monotonic() + limits.startup_seconds
     step_wall = max(2.0 * limits.cpu_seconds, limits.cpu_seconds + 2.0)
+    runner_ended = False
     try:
         while True:
             timeout = step_deadline - time.monotonic()
@@ -251,6 +252,7 @@ def run(argv: list[str], workdir: Path, limits: Limits, steps: int, *, sandboxed
                 continue
             chunk = os.read(read_fd, 65536)
             if not chunk:
+                runner_ended = True
                 break  # the runner closed fd 3: it ended
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
@@ -282,8 +284,11 @@ def run(argv: list[str], workdir: Path, limits: Limits, steps: int, *, sandboxed
                         pass
     finally:
         os.close(read_fd)
-        if result.finished and not result.killed_for_time:
-            try:  # a clean exit lets bwrap reap (and account for) what ran inside
+        if (result.finished or runner_ended) and not result.killed_for_time:
+            # The runner ended (cleanly, or killed by its own RLIMIT_CPU's SIGXCPU): let bwrap
+            # exit with the runner's status before the process group is killed; otherwise the
+            # exit status would race between the runner's signal and our SIGKILL.
+            try:  # a clean exit also lets bwrap reap (and account for) what ran inside
                 proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 pass
