@@ -6,6 +6,12 @@ ordinary module; ``conftest.py`` keeps only fixtures.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 from optional_parts import require
 
@@ -57,3 +63,18 @@ def require_sandbox():
         sandbox.check_available()
     except sandbox.SandboxUnavailable as error:
         require("sandbox", False, str(error))
+
+
+def run_quick(script, tmp_path, timeout: float = 120) -> dict:
+    """Run an experiments/ script's quick setting (``--quick``) and return the JSON it wrote.
+
+    One BLAS thread: with small matrices, multithreaded OpenBLAS is several times slower on a
+    busy machine (the quick settings are float64, whose results do not depend on the threads).
+    """
+    out = Path(tmp_path) / "quick.json"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(script), "--quick", "--out", str(out)], check=True,
+                   cwd=Path(__file__).resolve().parents[1], capture_output=True, timeout=timeout,
+                   env=env)
+    return json.loads(out.read_text())

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from helpers import run_quick
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "tbptt_delay.py"
@@ -34,12 +33,7 @@ def test_committed_results_cover_every_method_and_seed():
 
 
 def test_quick_setting_reproduces_committed_numbers(tmp_path):
-    out = tmp_path / "quick.json"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(out)], check=True,
-                   cwd=ROOT, capture_output=True, timeout=120, env=env)
-    live = json.loads(out.read_text())["results"]
+    live = run_quick(SCRIPT, tmp_path)["results"]
     stored = [r for r in _committed()["results"] if r["seed"] == 0]
     assert [r["method"] for r in live] == [r["method"] for r in stored]
     for new, old in zip(live, stored):

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_quick
 
 from rnnlab import data, layers, train
 
@@ -43,14 +41,7 @@ def test_committed_results_cover_the_sweep():
 
 
 def test_quick_setting_reproduces_committed_numbers(tmp_path):
-    out = tmp_path / "quick.json"
-    # One BLAS thread: with small matrices, multithreaded OpenBLAS is several times slower on a
-    # busy machine. (The quick setting is float64, whose result does not depend on the threads.)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(out)], check=True,
-                   cwd=ROOT, capture_output=True, timeout=120, env=env)
-    live = json.loads(out.read_text())
+    live = run_quick(SCRIPT, tmp_path)
     assert "results" not in live  # --quick runs only the quick setting
     stored = _committed()["quick"]
     assert [r["cell"] for r in live["quick"]] == [r["cell"] for r in stored]
@@ -90,12 +81,7 @@ def test_chapter6_quick_settings_reproduce_committed_numbers(name, tmp_path):
     script = ROOT / "experiments" / f"{name}.py"
     committed = json.loads((ROOT / "experiments" / "results" / f"{name}.json").read_text())
     assert committed["results"], "the full run's results are committed"
-    out = tmp_path / "quick.json"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, str(script), "--quick", "--out", str(out)], check=True,
-                   cwd=ROOT, capture_output=True, timeout=120, env=env)
-    live = json.loads(out.read_text())
+    live = run_quick(script, tmp_path)
     assert "results" not in live
     _assert_same(live["quick"], committed["quick"], name)
 
@@ -170,12 +156,7 @@ def test_table7_pinned_forget_gate_stays_open():
 
 
 def test_table7_quick_setting_reproduces_committed_numbers(tmp_path):
-    out = tmp_path / "quick.json"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, str(TABLE7), "--quick", "--out", str(out)], check=True,
-                   cwd=ROOT, capture_output=True, timeout=120, env=env)
-    live = json.loads(out.read_text())["quick"]
+    live = run_quick(TABLE7, tmp_path)["quick"]
     stored = json.loads(TABLE7_RESULTS.read_text())["quick"]
     assert len(live) == len(stored) == 2
     for new, old in zip(live, stored):
