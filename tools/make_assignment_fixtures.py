@@ -56,10 +56,25 @@ class Submission:
 
 
 A1, A2, A3, A4 = "01_rnn_forward", "02_bptt", "03_lstm_gru", "04_vanishing_exploding"
+A5 = "05_attention"
 
 CLIP_OK = """    if norm > max_norm:
         for g in grads.values():
             g *= max_norm / norm  # in place: the arrays in the dict change
+"""
+EMBEDDING_CHECK = """    if np.any((idx < 0) | (idx >= V)):
+        raise ValueError(f"idx must lie in [0, V={V}); got indices from {idx.min()} to {idx.max()}")
+"""
+ATTENTION_SOFTMAX = (
+    "        scores = np.where(mask, scores, -np.inf)  # exp(-inf) = 0: masked keys get weight 0\n"
+    "    scores = scores - scores.max(axis=-1, keepdims=True)  # no overflow in np.exp\n"
+    "    e = np.exp(scores)\n"
+    "    weights = e / e.sum(axis=-1, keepdims=True)\n")
+EMPTY_ROW_CHECK = """        empty = ~mask.any(axis=-1)
+        if np.any(empty):
+            n, i = np.argwhere(empty)[0]
+            raise ValueError(f"the mask allows no key for query {i} of batch element {n}: "
+                             "its attention weights would be 0/0")
 """
 TBPTT_OK = """    for start in range(0, T, k):
         stop = min(start + k, T)
@@ -295,6 +310,87 @@ SUBMISSIONS: list[Submission] = [
                "loops forever: shrinks the gradients in a while loop whose condition never changes",
                ("hidden_clip_grad_norm", "test_clip_grad_norm"), "TimeoutError",
                kind="timeout"),
+    # ---- 5: embeddings and attention ------------------------------------------------------------
+    Submission(A5, "embedding_no_bounds_check", "embedding_forward", EMBEDDING_CHECK, "",
+               "no check of the indices: idx = -1 silently reads the last row of W",
+               ("hidden_embedding_forward",), "an index of -1 must raise a ValueError"),
+    Submission(A5, "embedding_backward_overwrites", "embedding_backward",
+               "np.add.at(dW, idx, dout)  # unbuffered: every occurrence of a symbol adds to "
+               "its row", "dW[idx] = dout",
+               "overwrites the rows of dW instead of accumulating: a repeated symbol keeps only "
+               "its last gradient", ("hidden_embedding_backward",),
+               "every occurrence of a symbol must add its gradient to that symbol's row"),
+    Submission(A5, "embedding_backward_buffered_add", "embedding_backward",
+               "np.add.at(dW, idx, dout)  # unbuffered: every occurrence of a symbol adds to "
+               "its row", "dW[idx] += dout",
+               "dW[idx] += dout: NumPy's buffered fancy-index update counts a repeated index once",
+               ("hidden_embedding_backward",),
+               "every occurrence of a symbol must add its gradient to that symbol's row"),
+    Submission(A5, "embedding_cache_aliases_idx", "embedding_forward",
+               "cache = (idx.copy(), W.shape)", "cache = (idx, W.shape)",
+               "keeps the caller's idx in the cache without a copy: overwriting it before the "
+               "backward pass changes dW", ("hidden_embedding_backward",),
+               "keep a copy of idx in the cache"),
+    Submission(A5, "attention_mask_after_softmax", "dot_product_attention_forward",
+               ATTENTION_SOFTMAX, """    scores = scores - scores.max(axis=-1, keepdims=True)
+    e = np.exp(scores)
+    weights = e / e.sum(axis=-1, keepdims=True)
+    if mask is not None:
+        weights = weights * mask  # zeroes the masked weights after the softmax
+""",
+               "multiplies the weights by the mask after the softmax: the rows no longer sum to 1",
+               ("hidden_attention_forward", "test_attention_forward", "hidden_attention_mask",
+                "test_attention_backward", "hidden_attention_backward"),
+               "the weights of each query must sum to 1 over its allowed keys"),
+    Submission(A5, "attention_no_scale", "dot_product_attention_forward",
+               "scores = scale * (q @ np.swapaxes(k, 1, 2))",
+               "scores = q @ np.swapaxes(k, 1, 2)",
+               "forgets the scale: the scores are q k^T, not q k^T / sqrt(d)",
+               ("hidden_attention_forward", "test_attention_forward", "hidden_attention_mask",
+                "test_attention_backward", "hidden_attention_backward"),
+               "is the given scale used?"),
+    Submission(A5, "attention_softmax_over_queries", "dot_product_attention_forward",
+               "weights = e / e.sum(axis=-1, keepdims=True)",
+               "weights = e / e.sum(axis=1, keepdims=True)",
+               "normalises the weights over the queries (axis 1) instead of the keys",
+               ("hidden_attention_forward", "test_attention_forward", "hidden_attention_mask",
+                "test_attention_backward", "hidden_attention_backward"),
+               "the softmax runs over the keys (the last axis)"),
+    Submission(A5, "attention_scales_q_in_place", "dot_product_attention_forward",
+               "scores = scale * (q @ np.swapaxes(k, 1, 2))",
+               "q *= scale  # scale the queries once instead of every score\n"
+               "    scores = q @ np.swapaxes(k, 1, 2)",
+               "scales the caller's q in place (q *= scale): the argument changes, and the "
+               "backward pass sees the scaled q",
+               ("hidden_attention_forward", "hidden_attention_mask", "test_attention_backward",
+                "hidden_attention_backward"),
+               "dot_product_attention_forward must not modify its arguments"),
+    Submission(A5, "attention_empty_row_nan", "dot_product_attention_forward", EMPTY_ROW_CHECK,
+               "", "no check for a query without an allowed key: returns NaN weights (0/0) "
+               "instead of raising", ("hidden_attention_mask",),
+               "a mask that allows no key for a query must raise a ValueError"),
+    Submission(A5, "attention_k_transposed", "dot_product_attention_forward",
+               "np.swapaxes(k, 1, 2))", "k.T)",
+               "uses k.T, which reverses all three axes of a batch: the matrix product raises",
+               ("hidden_attention_forward", "test_attention_forward", "hidden_attention_mask",
+                "test_attention_backward", "hidden_attention_backward"),
+               "matmul", kind="raises"),
+    Submission(A5, "attention_backward_dk_dv_swapped", "dot_product_attention_backward",
+               "return dq, dk, dv", "return dq, dv, dk",
+               "returns dv and dk in each other's places",
+               ("hidden_attention_backward", "test_attention_backward"),
+               "dk must have shape (2, 5, 4), like k; got (2, 5, 2)"),
+    Submission(A5, "attention_backward_no_scale", "dot_product_attention_backward",
+               "    de = scale * de  # e = scale * q k^T\n", "",
+               "forgets the scale in the backward pass (dq and dk too large by sqrt(d))",
+               ("hidden_attention_backward", "test_attention_backward"),
+               "dq differs from the reference with an (N, Tq, Tk) mask and scale = 0.7"),
+    Submission(A5, "attention_backward_softmax_diagonal", "dot_product_attention_backward",
+               "de = w * (dw - np.sum(dw * w, axis=-1, keepdims=True))", "de = w * dw",
+               "keeps only the diagonal of the softmax Jacobian: forgets that every weight of a "
+               "row depends on every score", ("hidden_attention_backward",
+                                              "test_attention_backward"),
+               "dq differs from the reference with an (N, Tq, Tk) mask and scale = 0.7"),
 ]
 
 

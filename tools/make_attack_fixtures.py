@@ -27,7 +27,7 @@ from tools import make_assignment_fixtures as mf
 from tools import release_assignments as ra
 
 ATTACKS = ra.ROOT / "tests" / "fixtures" / "attacks"
-A1, A2, A3, A4 = mf.A1, mf.A2, mf.A3, mf.A4
+A1, A2, A3, A4, A5 = mf.A1, mf.A2, mf.A3, mf.A4, mf.A5
 MARKER = "rnnlab-attack-marker"  # in the command line of every process an attack starts
 
 
@@ -130,6 +130,45 @@ A3_ZEROS = {
 """,
 }
 
+A5_DELEGATES = {
+    "embedding_forward": """from rnnlab.layers import embedding_forward as _lookup
+
+
+def embedding_forward(idx, W):
+    return _lookup(idx, W)
+""",
+    "embedding_backward": """import rnnlab.embedding
+
+
+def embedding_backward(dout, cache):
+    return rnnlab.embedding.embedding_backward(dout, cache)
+""",
+    "dot_product_attention_forward": """import importlib
+
+_attention = importlib.import_module("rnnlab.attention")
+
+
+def dot_product_attention_forward(q, k, v, mask=None, scale=None):
+    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale
+    m = _attention._check_attention_mask(mask, (q.shape[0], q.shape[1], k.shape[1]))
+    weights = _attention._masked_softmax(scale * (q @ np.swapaxes(k, 1, 2)), m)
+    cache = {"weights": weights, "q": q.copy(), "k": k.copy(), "v": v.copy(), "scale": scale}
+    return weights @ v, cache
+""",
+    "dot_product_attention_backward": """import rnnlab.attention
+
+_namespace = {}
+with open(rnnlab.attention.__file__) as _file:
+    exec(_file.read(), _namespace)
+
+
+def dot_product_attention_backward(dout, cache):
+    as_tuple = _namespace["DotProductAttentionCache"](cache["q"], cache["k"], cache["v"],
+                                                      cache["weights"], cache["scale"])
+    return _namespace["dot_product_attention_backward"](dout, as_tuple)
+""",
+}
+
 SEARCH = '''import os
 
 found = []
@@ -208,7 +247,8 @@ ATTACKS_LIST: list[Attack] = [
              "answer cell, which hides every later error in a kernel", "release", ("*",),
              prepend={first: CUSTOM_EXC})
       for name, first in [(A1, "rnn_step_forward"), (A2, "rnn_step_backward"),
-                          (A3, "lstm_step_forward"), (A4, "jacobian_norms")]],
+                          (A3, "lstm_step_forward"), (A4, "jacobian_norms"),
+                          (A5, "embedding_forward")]],
     Attack(A1, "patched_checks", "every function returns zeros, and np.testing, np.array_equal, "
            "np.allclose, rel_error and AssertionError are patched to pass", "release", ("*",),
            cells={**A1_ZEROS, "rnn_step_forward": PATCH_CHECKS + A1_ZEROS["rnn_step_forward"]}),
@@ -304,6 +344,11 @@ def jacobian_norms(x, h0, Wx, Wh, b):
 def clip_grad_norm(grads, max_norm):
     return getattr(rnnlab.optim, "clip_grad" + "_norm")(grads, max_norm)
 """}),
+    Attack(A5, "delegates_to_reference", "the embedding by an import alias and through "
+           "rnnlab.embedding, the attention forward from rnnlab.attention's private helpers (the "
+           "mask check and the masked softmax) through importlib, the backward by exec of "
+           "rnnlab.attention's source file; with the real rnnlab this scores 17/17", "correct",
+           ("*",), cells=A5_DELEGATES),
     # ---- faults that must cost only their tests ---------------------------------------------
     Attack(A4, "sigint_ignoring_loop", "clip_grad_norm ignores SIGINT, SIGTERM and SIGXCPU and "
            "loops forever", "correct", ("test_clip_grad_norm", "hidden_clip_grad_norm"),
