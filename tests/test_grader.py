@@ -234,6 +234,55 @@ def kept(a):
         namespace["hidden"](3)
 
 
+# Private helpers that must become stubs with the graded functions (only they use them).
+PRIVATE_STUBS = {"05_attention": ("attention._masked_softmax", "attention._softmax_backward",
+                                  "attention._check_attention_mask")}
+CALL_EACH = """import importlib, inspect, json, sys
+
+import rnnlab
+
+results = {"rnnlab": rnnlab.__file__}
+for item in sys.argv[1:]:
+    module, _, name = item.rpartition(".")
+    for where in sorted({module, "layers"}):
+        function = getattr(importlib.import_module(f"rnnlab.{where}"), name, None)
+        if function is None:
+            continue
+        required = [p for p in inspect.signature(function).parameters.values()
+                    if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD]
+        try:
+            function(*[None] * len(required))
+            results[f"{where}.{name}"] = "returned"
+        except NotImplementedError as error:
+            results[f"{where}.{name}"] = "stub" if "reference solution" in str(error) else "?"
+        except Exception as error:
+            results[f"{where}.{name}"] = type(error).__name__
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.parametrize("name", ra.assignment_names())
+def test_the_sandboxs_rnnlab_has_only_stubs_of_the_graded_functions(name, tmp_path):
+    """Every hidden function raises in the stubbed copy, where it is defined and where layers
+    re-exports it (assignment 5's functions live in rnnlab.embedding and rnnlab.attention), and so
+    do the private helpers that only they use."""
+    import rnnlab
+
+    spec = all_specs()[name]
+    stubs.build(Path(rnnlab.__file__).parent, spec.hidden, tmp_path)
+    names = [*spec.hidden, *PRIVATE_STUBS.get(name, ())]
+    result = subprocess.run([sys.executable, "-c", CALL_EACH, *names], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(tmp_path)}, capture_output=True,
+                            text=True, check=True, timeout=120)
+    found = json.loads(result.stdout)
+    assert Path(found.pop("rnnlab")).is_relative_to(tmp_path)
+    for item in names:
+        assert found[item] == "stub", (item, found)
+        function = item.rpartition(".")[2]
+        if not function.startswith("_") and hasattr(rnnlab.layers, function):
+            assert found[f"layers.{function}"] == "stub", (item, found)
+
+
 def test_stubs_refuse_a_name_that_does_not_exist(tmp_path):
     import rnnlab
 
