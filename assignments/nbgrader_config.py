@@ -1,4 +1,4 @@
-"""nbgrader configuration for the book's four assignments (nbgrader 0.9).
+"""nbgrader configuration for the book's five assignments (nbgrader 0.9).
 
 Run every nbgrader command from this directory (the course root): it holds source/ and, after
 you run the commands, release/, submitted/, autograded/, feedback/ and gradebook.db (all
