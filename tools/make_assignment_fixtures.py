@@ -62,7 +62,8 @@ CLIP_OK = """    if norm > max_norm:
         for g in grads.values():
             g *= max_norm / norm  # in place: the arrays in the dict change
 """
-EMBEDDING_CHECK = """    if np.any((idx < 0) | (idx >= V)):
+EMBEDDING_CHECK = """    V = W.shape[0]
+    if np.any((idx < 0) | (idx >= V)):
         raise ValueError(f"idx must lie in [0, V={V}); got indices from {idx.min()} to {idx.max()}")
 """
 ATTENTION_SOFTMAX = (
@@ -381,7 +382,7 @@ SUBMISSIONS: list[Submission] = [
                ("hidden_attention_backward", "test_attention_backward"),
                "dk must have shape (2, 5, 4), like k; got (2, 5, 2)"),
     Submission(A5, "attention_backward_no_scale", "dot_product_attention_backward",
-               "    de = scale * de  # e = scale * q k^T\n", "",
+               '    de = cache["scale"] * de  # e = scale * q k^T\n', "",
                "forgets the scale in the backward pass (dq and dk too large by sqrt(d))",
                ("hidden_attention_backward", "test_attention_backward"),
                "dq differs from the reference with an (N, Tq, Tk) mask and scale = 0.7"),
