@@ -15,6 +15,7 @@ These notebooks attack the machine that grades them: grade them only in the sand
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 import sys
 import tempfile
@@ -480,7 +481,10 @@ def apply(attack: Attack, release_nb, correct_nb, digest: str):
         cell.source = source + "\n" + cell.source
     for gid, source in attack.extra.items():
         index = nb.cells.index(_answer(nb, gid))
-        nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
+        cell = nbformat.v4.new_code_cell(source)
+        # A fixed id, so that regenerating the fixtures rewrites nothing that did not change.
+        cell.id = re.sub(r"[^A-Za-z0-9_-]", "-", f"attack-{attack.name}-{gid}")[:64]
+        nb.cells.insert(index + 1, cell)
     nb.metadata["rnnlab_attack"] = {
         "assignment": attack.assignment, "name": attack.name, "description": attack.description,
         "zero": list(attack.zero), "full": list(attack.full), "status": dict(attack.status),
