@@ -309,3 +309,26 @@ class Encoder:
                 out[f"bias_ih{tag}"] = self.grads[f"b{tag}"].copy()
                 out[f"bias_hh{tag}"] = self.grads[f"b{tag}"].copy()
         return out
+
+
+def param_count(cell: str, input_dim: int, hidden_dim: int, *, num_layers: int = 1,
+                bidirectional: bool = False, torch_biases: bool = False) -> int:
+    """The number of parameters of an encoder, by the formula. Chapter 5 ("Deep and
+    bidirectional RNNs").
+
+    cell, input_dim, hidden_dim, num_layers, bidirectional: as ``Encoder``
+    torch_biases: count as ``torch.nn.RNN/LSTM/GRU`` do, with two bias vectors (bias_ih and
+                  bias_hh) per direction of every layer; rnnlab's RNN and LSTM keep their sum,
+                  one vector (the GRU needs both, in either library: bh sits inside r ⊙ (…))
+    With G gate blocks, D_l = D for layer 0 and dirs·H above it, and B bias vectors:
+        count = dirs · Σ_l G·H·(D_l + H + B)
+    """
+    if cell not in GATES:
+        raise ValueError(f"cell must be one of {sorted(GATES)}; got {cell!r}")
+    D = check_positive_int("input_dim", input_dim)
+    H = check_positive_int("hidden_dim", hidden_dim)
+    L = check_positive_int("num_layers", num_layers)
+    dirs = 2 if bidirectional else 1
+    B = 2 if (torch_biases or cell == "gru") else 1
+    G = GATES[cell]
+    return sum(dirs * G * H * ((D if layer == 0 else dirs * H) + H + B) for layer in range(L))
