@@ -34,15 +34,17 @@ class Tagger:
     num_layers:    L, encoder layers stacked on top of each other
     bidirectional: also read every layer from the last step to the first
     seed:          seeds the initial weights (encoder, then output layer)
+    dropout:       p of the dropout between the encoder's layers (training mode only)
 
     ``params`` and ``grads`` are dicts with the same keys: the encoder's (``Wx_l0``, …,
     ``…_reverse``) and the output layer's ``Wy`` (dirs·H, M), ``by`` (M,).
     """
 
     def __init__(self, cell: str, input_dim: int, hidden_dim: int, num_classes: int, *,
-                 num_layers: int = 1, bidirectional: bool = False, seed: int = 0) -> None:
+                 num_layers: int = 1, bidirectional: bool = False, seed: int = 0,
+                 dropout: float = 0.0) -> None:
         self.encoder = Encoder(cell, input_dim, hidden_dim, num_layers=num_layers,
-                               bidirectional=bidirectional, seed=seed)
+                               bidirectional=bidirectional, seed=seed, dropout=dropout)
         self.M = check_positive_int("num_classes", num_classes)
         rng = np.random.default_rng([seed, 1])  # the output layer's own stream
         width = self.encoder.dirs * self.encoder.H
@@ -53,6 +55,15 @@ class Tagger:
     def params(self) -> dict[str, np.ndarray]:
         """Every trainable array by name (the arrays themselves, which optimisers update)."""
         return {**self.encoder.params, **self.head}
+
+    def train(self, mode: bool = True) -> Tagger:
+        """Training mode (dropout on) or, with mode=False, evaluation mode. Returns self."""
+        self.encoder.train(mode)
+        return self
+
+    def eval(self) -> Tagger:
+        """Evaluation mode: no dropout. Returns self."""
+        return self.train(False)
 
     @property
     def num_params(self) -> int:
@@ -73,7 +84,10 @@ class Tagger:
         return self._forward(x, lengths)[0]
 
     def predict(self, x, lengths=None) -> np.ndarray:
-        """The most probable label at every position: (N, T) integers in [0, M)."""
+        """The most probable label at every position: (N, T) integers in [0, M).
+
+        Runs in the current mode: call ``eval()`` first if the tagger was trained with dropout.
+        """
         return self.forward(x, lengths).argmax(axis=-1)
 
     def loss(self, x, targets, mask=None, lengths=None) -> float:
