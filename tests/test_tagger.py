@@ -150,7 +150,7 @@ def test_param_counts_and_shapes_match_torch(torch, cell, num_layers, bidirectio
         tag = f"_l{layer}{suffix}"
         assert enc.params[f"Wx{tag}"].shape == tuple(net.state_dict()[f"weight_ih{tag}"].T.shape)
         assert enc.params[f"Wh{tag}"].shape == tuple(net.state_dict()[f"weight_hh{tag}"].T.shape)
-    x = torch.zeros(3, 7, 5, dtype=torch.float32)
+    x = torch.zeros(3, 7, 5, dtype=next(net.parameters()).dtype)  # whatever the default dtype
     out, hn = net(x)
     h_n = hn[0] if cell == "lstm" else hn
     ours, our_hn = enc.forward(np.zeros((3, 7, 5)))
