@@ -13,6 +13,8 @@ Imported here (NumPy only):
                 ``Encoder`` (``encoder``) and the attention ``Seq2Seq`` (``seq2seq``);
                 ``train`` the loop
 * ``decoding``  greedy and beam search
+* ``tagger``    a per-position classifier over a deep/bidirectional ``Encoder``; ``dropout``
+                inverted dropout (between stacked layers)
 * ``experiments`` the explorers' computations (no drawing)
 * ``tbptt``     truncated backpropagation through time
 * ``data``      deterministic toy tasks and the shipped corpus and series
@@ -32,6 +34,7 @@ from rnnlab import (
     attention,
     data,
     decoding,
+    dropout,
     embedding,
     encoder,
     experiments,
@@ -41,12 +44,13 @@ from rnnlab import (
     models,
     optim,
     seq2seq,
+    tagger,
     tbptt,
     train,
     validation,
 )
 from rnnlab._version import __version__
 
-__all__ = ["__version__", "activations", "analysis", "attention", "data", "decoding", "embedding",
-           "encoder", "experiments", "gradcheck", "init", "layers", "models", "optim", "seq2seq",
-           "tbptt", "train", "validation"]
+__all__ = ["__version__", "activations", "analysis", "attention", "data", "decoding", "dropout",
+           "embedding", "encoder", "experiments", "gradcheck", "init", "layers", "models", "optim",
+           "seq2seq", "tagger", "tbptt", "train", "validation"]

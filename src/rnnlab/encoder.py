@@ -9,7 +9,9 @@ the semantics of torch's packed sequences:
 * the forward direction stops at each sequence's own last step: padded steps change no state,
   their outputs are 0 and they receive no gradient;
 * the reverse direction starts at each sequence's own last step (not at the padding);
-* layer l > 0 reads the outputs of layer l − 1, both directions side by side (N, T, 2H).
+* layer l > 0 reads the outputs of layer l − 1, both directions side by side (N, T, 2H);
+* with ``dropout=p`` (and in training mode, as torch), inverted dropout is applied to the outputs
+  of every layer but the last, never inside the recurrence (``rnnlab.dropout``, chapter 5).
 
 The recurrence runs the public step functions of ``rnnlab.layers`` (``*_step_forward`` /
 ``*_step_backward``), one step at a time, so that a padded step can keep the previous state:
@@ -19,9 +21,12 @@ The sequence functions cannot do that, nor take a gradient for the final cell st
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from rnnlab import init, layers
+from rnnlab.dropout import check_dropout_p, dropout_backward, dropout_forward
 from rnnlab.validation import as_float_array, check_positive_int
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -36,8 +41,12 @@ class Encoder:
     num_layers:    L, layers stacked on top of each other
     bidirectional: also run every layer from the last step to the first
     seed:          seeds the initial weights (Xavier inputs, orthogonal recurrent, zero biases;
-                   the LSTM's forget-gate bias starts at 1)
+                   the LSTM's forget-gate bias starts at 1) and, through ``dropout_rng``, the
+                   dropout masks
     dtype:         float64 (default) or float32
+    dropout:       p in [0, 1): inverted dropout on the outputs of every layer except the last,
+                   in training mode only (``train()`` / ``eval()``; training is the default), as
+                   ``torch.nn.RNN/LSTM/GRU(..., dropout=p)``
 
     ``params`` and ``grads`` are dicts with the same keys (``Wx_l0``, ``Wh_l0``, ``b_l0`` —
     ``bx_l0``, ``bh_l0`` for the GRU — and ``…_reverse`` for the reverse direction), so the
@@ -45,7 +54,8 @@ class Encoder:
     """
 
     def __init__(self, cell: str, input_dim: int, hidden_dim: int, *, num_layers: int = 1,
-                 bidirectional: bool = False, seed: int = 0, dtype=np.float64) -> None:
+                 bidirectional: bool = False, seed: int = 0, dtype=np.float64,
+                 dropout: float = 0.0) -> None:
         if cell not in GATES:
             raise ValueError(f"cell must be one of {sorted(GATES)}; got {cell!r}")
         if not isinstance(bidirectional, bool | np.bool_):
@@ -59,6 +69,12 @@ class Encoder:
         self.bidirectional = bool(bidirectional)
         self.dirs = 2 if self.bidirectional else 1
         self.dtype = np.dtype(dtype)
+        self.dropout = check_dropout_p(dropout, "dropout")
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn("dropout acts between stacked layers only; with num_layers=1 it does "
+                          "nothing (as in torch)", UserWarning, stacklevel=2)
+        self.training = True
+        self.dropout_rng = np.random.default_rng([seed, 2])  # draws the dropout masks
         rng = np.random.default_rng(seed)
         G, H = GATES[cell], self.H
         self.params: dict[str, np.ndarray] = {}
@@ -78,6 +94,17 @@ class Encoder:
         self._cache = None
 
     # -- bookkeeping -------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Encoder:
+        """Training mode (dropout on) or, with mode=False, evaluation mode. Returns self."""
+        if not isinstance(mode, bool | np.bool_):
+            raise TypeError(f"mode must be True or False; got {mode!r}")
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> Encoder:
+        """Evaluation mode: no dropout. Returns self."""
+        return self.train(False)
+
     def _units(self):
         """(layer, name suffix) of every direction of every layer, in torch's order."""
         return [(layer, suffix) for layer in range(self.num_layers)
@@ -148,8 +175,12 @@ class Encoder:
         (index layer·dirs + direction) — for the LSTM the pair (h_n, c_n).
         """
         x, mask = self._check_inputs(x, lengths)
-        layer_in, units, h_n, c_n = x, [], [], []
+        layer_in, units, h_n, c_n, drops = x, [], [], [], []
         for layer in range(self.num_layers):
+            if layer > 0:  # dropout between layers: on the input of every layer but the first
+                layer_in, drop = dropout_forward(layer_in, self.dropout, training=self.training,
+                                                 rng=self.dropout_rng)
+                drops.append(drop)
             outs = []
             for suffix in ("", "_reverse")[:self.dirs]:
                 out, h, c, caches = self._direction_forward(
@@ -159,7 +190,7 @@ class Encoder:
                 c_n.append(c)
                 units.append(caches)
             layer_in = np.concatenate(outs, axis=2) if self.dirs == 2 else outs[0]
-        self._cache = (mask, units, layer_in.shape)
+        self._cache = (mask, units, layer_in.shape, drops)
         h_n = np.stack(h_n)
         if self.cell == "lstm":
             return layer_in.copy(), (h_n, np.stack(c_n))
@@ -225,7 +256,7 @@ class Encoder:
         """
         if self._cache is None:
             raise RuntimeError("backward() needs a forward() first")
-        mask, units, out_shape = self._cache
+        mask, units, out_shape, drops = self._cache
         dout = as_float_array("dout", dout, self.dtype)
         if dout.shape != out_shape:
             raise ValueError(f"dout must have the shape of out (N, T, dirs·H) = {out_shape}; "
@@ -247,7 +278,9 @@ class Encoder:
                 names = ["Wx", "Wh"] + (["bx", "bh"] if self.cell == "gru" else ["b"])
                 for n, g in zip(names, dw, strict=True):
                     grads[f"{n}_l{layer}{suffix}"] = g
-            d_layer_out = d_layer_in
+            # through the dropout between layer − 1 and layer (identity when p = 0 or eval)
+            d_layer_out = d_layer_in if layer == 0 else dropout_backward(d_layer_in,
+                                                                         drops[layer - 1])
         self.grads = {k: grads[k] for k in self.params}
         return d_layer_out
 
@@ -309,3 +342,26 @@ class Encoder:
                 out[f"bias_ih{tag}"] = self.grads[f"b{tag}"].copy()
                 out[f"bias_hh{tag}"] = self.grads[f"b{tag}"].copy()
         return out
+
+
+def param_count(cell: str, input_dim: int, hidden_dim: int, *, num_layers: int = 1,
+                bidirectional: bool = False, torch_biases: bool = False) -> int:
+    """The number of parameters of an encoder, by the formula. Chapter 5 ("Deep and
+    bidirectional RNNs").
+
+    cell, input_dim, hidden_dim, num_layers, bidirectional: as ``Encoder``
+    torch_biases: count as ``torch.nn.RNN/LSTM/GRU`` do, with two bias vectors (bias_ih and
+                  bias_hh) per direction of every layer; rnnlab's RNN and LSTM keep their sum,
+                  one vector (the GRU needs both, in either library: bh sits inside r ⊙ (…))
+    With G gate blocks, D_l = D for layer 0 and dirs·H above it, and B bias vectors:
+        count = dirs · Σ_l G·H·(D_l + H + B)
+    """
+    if cell not in GATES:
+        raise ValueError(f"cell must be one of {sorted(GATES)}; got {cell!r}")
+    D = check_positive_int("input_dim", input_dim)
+    H = check_positive_int("hidden_dim", hidden_dim)
+    L = check_positive_int("num_layers", num_layers)
+    dirs = 2 if bidirectional else 1
+    B = 2 if (torch_biases or cell == "gru") else 1
+    G = GATES[cell]
+    return sum(dirs * G * H * ((D if layer == 0 else dirs * H) + H + B) for layer in range(L))

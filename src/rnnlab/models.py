@@ -287,3 +287,4 @@ def make_model(cell: str, input_dim: int, hidden_dim: int, output_dim: int,
 
 from rnnlab.encoder import Encoder  # noqa: E402, F401
 from rnnlab.seq2seq import Seq2Seq  # noqa: E402, F401
+from rnnlab.tagger import Tagger  # noqa: E402, F401
