@@ -342,15 +342,16 @@ def _unpack_pair(name: str, dout):
 
 
 class LSTMCache(NamedTuple):
-    x: np.ndarray  # (T, N, D) time-major copy of the input
-    h0: np.ndarray  # (N, H)
+    x: np.ndarray  # (T, N, D) time-major copy of the input (a view of xh)
+    h0: np.ndarray  # (N, H) (a view of xh)
     c0: np.ndarray  # (N, H), zeros when lstm_forward was given none
     Wx: np.ndarray  # (D, 4H)
     Wh: np.ndarray  # (H, 4H)
     gates: np.ndarray  # (T, N, 4H): i, f, g, o after their nonlinearities
     c: np.ndarray  # (T, N, H) cell states c_1 … c_T
     tanh_c: np.ndarray  # (T, N, H)
-    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T
+    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T (a view of xh)
+    xh: np.ndarray  # (T+1, N, D+1+H): row t is [x_t, 1, h_{t−1}] (row T: [0, 1, h_T])
 
 
 def _exp_sigmoid_scale(H: int, dtype) -> np.ndarray:
@@ -365,6 +366,24 @@ def _exp_sigmoid_scale(H: int, dtype) -> np.ndarray:
     scale = np.full(4 * H, -1.0, dtype=dtype)
     scale[2 * H:3 * H] = -2.0
     return scale
+
+
+def _stacked_inputs(xs: np.ndarray, h0: np.ndarray) -> np.ndarray:
+    """Speed only: the (T+1, N, D+1+H) buffer whose row t is [x_t, 1, h_{t−1}].
+
+    xs: (N, T, D) inputs (batch-first, as the caller passed them)
+    h0: (N, H) initial state, stored in row 0; the loop of the caller writes h_t into row t+1
+    With the stacked weights [Wx; b; Wh], one matmul of row t gives x_t Wx + b + h_{t−1} Wh
+    (no separate input projection, bias add or (T, N, G·H) temporary), and in the backward pass
+    one matmul of all rows with ∂L/∂a gives dWx, db and dWh at once.
+    """
+    N, T, D = xs.shape
+    xh = np.empty((T + 1, N, D + 1 + h0.shape[1]), dtype=xs.dtype)
+    xh[:T, :, :D] = xs.swapaxes(0, 1)  # a copy: the caller may change x afterwards
+    xh[T, :, :D] = 0  # row T holds only h_T
+    xh[:, :, D] = 1
+    xh[0, :, D + 1:] = h0
+    return xh
 
 
 def lstm_forward(x, h0, Wx, Wh, b, c0=None):
@@ -385,69 +404,35 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     if c0 is None:
         c0 = np.zeros_like(h0)
     else:
-        c0 = as_float_array("c0", c0, x.dtype)
+        c0 = as_float_array("c0", c0, x.dtype).copy()
         check_shape("c0", c0, h0.shape, "N, H")
-    xs = _time_major(x)
-    T, N, D = xs.shape
-    # Speed: the pre-activations come out scaled to −a (i, f, o) and −2a (g), so that one exp
-    # pass gives every gate (see _exp_sigmoid_scale).
-    scale = _exp_sigmoid_scale(H, x.dtype)
-    gates = (xs.reshape(T * N, D) @ (Wx * scale) + b * scale).reshape(T, N, 4 * H)
-    Wh_scaled = Wh * scale
-    cs, tanh_cs, hs = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
-    h, c = h0, c0
+    N, T, D = x.shape
+    xh = _stacked_inputs(x, h0)  # row t: [x_t, 1, h_{t−1}]
+    # Speed: one matmul per step with [Wx; b; Wh], scaled so that it gives −a (i, f, o) and
+    # −2a (g), and one exp pass gives every gate (see _exp_sigmoid_scale).
+    W = np.concatenate([Wx, b[None], Wh]) * _exp_sigmoid_scale(H, x.dtype)
+    gates = np.empty((T, N, 4 * H), dtype=x.dtype)
+    cs, tanh_cs = np.empty((T, N, H), dtype=x.dtype), np.empty((T, N, H), dtype=x.dtype)
+    ig = np.empty((N, H), dtype=x.dtype)
+    c = c0
     with np.errstate(over="ignore"):  # exp(large) = inf gives σ = 1/(1 + inf) = 0 exactly
         for t in range(T):
-            a = gates[t]
-            a += h @ Wh_scaled
+            a = np.matmul(xh[t], W, out=gates[t])
             np.exp(a, out=a)
             a += 1
             np.reciprocal(a, out=a)  # σ(a_i), σ(a_f), σ(2 a_g), σ(a_o)
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             g *= 2
             g -= 1  # g = tanh(a_g) = 2σ(2a_g) − 1
-            # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t)
+            # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t), written into row t+1 of xh
             c = np.multiply(f, c, out=cs[t])
-            c += i * g
+            c += np.multiply(i, g, out=ig)
             np.tanh(c, out=tanh_cs[t])
-            h = np.multiply(o, tanh_cs[t], out=hs[t])
-    cache = LSTMCache(xs, h0.copy(), c0.copy(), Wx.copy(), Wh.copy(), gates, cs, tanh_cs, hs)
+            np.multiply(o, tanh_cs[t], out=xh[t + 1, :, D + 1:])
+    hs = xh[1:, :, D + 1:]
+    cache = LSTMCache(xh[:T, :, :D], xh[0, :, D + 1:], c0, Wx.copy(), Wh.copy(), gates, cs,
+                      tanh_cs, hs, xh)
     return _batch_major(hs), cache
-
-
-def _lstm_step_back_inplace(dh, dc, gates, c_prev, tanh_c, out):
-    """Speed only: the maths of lstm_step_backward with in-place products (the LSTM's hot loop).
-
-    dh, dc: (N, H) total ∂L/∂h_t and the ∂L/∂c_t that came through step t+1; dh is overwritten
-    gates:  (N, 4H) i, f, g, o of step t;  c_prev, tanh_c: (N, H)
-    out:    (N, 4H) receives ∂L/∂a_t; returns ∂L/∂c_{t−1} through the cell path
-    """
-    H = tanh_c.shape[1]
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    di, df, dg, do = out[:, :H], out[:, H:2 * H], out[:, 2 * H:3 * H], out[:, 3 * H:]
-    # do = dh ⊙ tanh(c) ⊙ o(1 − o)
-    np.multiply(dh, tanh_c, out=do)
-    do *= o
-    do *= 1 - o
-    # total ∂L/∂c_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t))
-    dct = np.multiply(tanh_c, tanh_c)
-    np.subtract(1, dct, out=dct)
-    dct *= o
-    dct *= dh
-    dct += dc
-    # di = dct ⊙ g ⊙ i(1 − i);  df = dct ⊙ c_prev ⊙ f(1 − f);  dg = dct ⊙ i ⊙ (1 − g²)
-    np.multiply(dct, g, out=di)
-    di *= i
-    di *= 1 - i
-    np.multiply(dct, c_prev, out=df)
-    df *= f
-    df *= 1 - f
-    np.multiply(g, g, out=dg)
-    np.subtract(1, dg, out=dg)
-    dg *= dct
-    dg *= i
-    dct *= f  # ∂c_t/∂c_{t−1} = diag(f_t): the additive path
-    return dct
 
 
 def lstm_backward(dh, cache: LSTMCache):
@@ -459,21 +444,52 @@ def lstm_backward(dh, cache: LSTMCache):
     always six values; dc0 is ∂L/∂c0 also when lstm_forward was given no c0 (then c0 = 0).
     """
     _check_cache(cache, LSTMCache, "lstm_forward")
-    xs, h0, c0, Wx, Wh, gates, cs, tanh_cs, hs = cache
+    xs, h0, c0, Wx, Wh, gates, cs, tanh_cs, hs, xh = cache
     T, N, H = hs.shape
-    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))  # a copy: overwritten below
-    da = np.empty_like(gates)
+    D = xs.shape[2]
+    dh = _check_dout("dh", dh, (N, T, H), hs.dtype)  # only read, one (N, H) slice a step
+    da = np.empty_like(gates)  # ∂L/∂a_t of every step, gate order i, f, g, o
     WhT = np.ascontiguousarray(Wh.T)
+    d, dct, sig_grad = (np.empty_like(h0) for _ in range(3))
+    if_grad = np.empty((N, 2 * H), dtype=hs.dtype)
     dh_next = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
     dc = np.zeros_like(h0)  # ∂L/∂c_t through step t+1
+    # The maths of lstm_step_backward with in-place products (the LSTM's hot loop).
     for t in range(T - 1, -1, -1):
-        d = dh[t]
-        d += dh_next  # total ∂L/∂h_t
-        c_prev = cs[t - 1] if t > 0 else c0
-        dc = _lstm_step_back_inplace(d, dc, gates[t], c_prev, tanh_cs[t], da[t])
-        dh_next = da[t] @ WhT
-    dx, dWx, dWh = _sum_over_time(xs, h0, hs, da, da, Wx)
-    return dx, dh_next, dWx, dWh, da.sum(axis=(0, 1)), dc
+        np.add(dh[:, t], dh_next, out=d)  # total ∂L/∂h_t
+        gt, dat, tanh_c = gates[t], da[t], tanh_cs[t]
+        i, f, g, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
+        di, df, dg, do = dat[:, :H], dat[:, H:2 * H], dat[:, 2 * H:3 * H], dat[:, 3 * H:]
+        # do = d ⊙ tanh(c_t) ⊙ o(1 − o)
+        np.subtract(1, o, out=sig_grad)
+        sig_grad *= o
+        np.multiply(d, tanh_c, out=do)
+        do *= sig_grad
+        # dct = total ∂L/∂c_t = dc + d ⊙ o ⊙ (1 − tanh²(c_t))
+        np.multiply(tanh_c, tanh_c, out=dct)
+        np.subtract(1, dct, out=dct)
+        dct *= o
+        dct *= d
+        dct += dc
+        # di = dct ⊙ g ⊙ i(1 − i),  df = dct ⊙ c_{t−1} ⊙ f(1 − f): i and f side by side
+        np.subtract(1, gt[:, :2 * H], out=if_grad)
+        if_grad *= gt[:, :2 * H]
+        np.multiply(dct, g, out=di)
+        np.multiply(dct, cs[t - 1] if t > 0 else c0, out=df)
+        dat[:, :2 * H] *= if_grad
+        # dg = dct ⊙ i ⊙ (1 − g²)
+        np.multiply(g, g, out=dg)
+        np.subtract(1, dg, out=dg)
+        dg *= dct
+        dg *= i
+        np.multiply(dct, f, out=dc)  # ∂L/∂c_{t−1} = dct ⊙ f: the additive path
+        np.matmul(dat, WhT, out=dh_next)
+    # The sums over time, one matmul each over all T·N rows: [dWx; db; dWh] = Σ_t [x_t, 1,
+    # h_{t−1}]ᵀ da_t, and dx_t = da_t Wxᵀ.
+    da2 = da.reshape(T * N, 4 * H)
+    dW = xh[:T].reshape(T * N, D + 1 + H).T @ da2
+    dx = (da2 @ Wx.T).reshape(T, N, D).swapaxes(0, 1)
+    return dx, dh_next, dW[:D], dW[D + 1:], dW[D], dc
 
 
 # --------------------------------------------------------------------------------------------
