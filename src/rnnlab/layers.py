@@ -342,16 +342,16 @@ def _unpack_pair(name: str, dout):
 
 
 class LSTMCache(NamedTuple):
-    x: np.ndarray  # (T, N, D) time-major copy of the input (a view of xh)
-    h0: np.ndarray  # (N, H) (a view of xh)
+    x: np.ndarray  # (T, N, D) copy of the input, time-major (a view of xhT)
+    h0: np.ndarray  # (N, H) (a view of xhT)
     c0: np.ndarray  # (N, H), zeros when lstm_forward was given none
     Wx: np.ndarray  # (D, 4H)
     Wh: np.ndarray  # (H, 4H)
     gates: np.ndarray  # (T, N, 4H): i, f, g, o after their nonlinearities
     c: np.ndarray  # (T, N, H) cell states c_1 … c_T
     tanh_c: np.ndarray  # (T, N, H)
-    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T (a view of xh)
-    xh: np.ndarray  # (T+1, N, D+1+H): row t is [x_t, 1, h_{t−1}] (row T: [0, 1, h_T])
+    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T (a view of xhT)
+    xhT: np.ndarray  # (T+1, D+1+H, N): xhT[t] = [x_t, 1, h_{t−1}]ᵀ (xhT[T] = [0, 1, h_T]ᵀ)
 
 
 def _exp_sigmoid_scale(H: int, dtype) -> np.ndarray:
@@ -368,22 +368,25 @@ def _exp_sigmoid_scale(H: int, dtype) -> np.ndarray:
     return scale
 
 
-def _stacked_inputs(xs: np.ndarray, h0: np.ndarray) -> np.ndarray:
-    """Speed only: the (T+1, N, D+1+H) buffer whose row t is [x_t, 1, h_{t−1}].
+def _stacked_inputs_T(x: np.ndarray, h0: np.ndarray) -> np.ndarray:
+    """Speed only: the feature-major buffer xhT, (T+1, D+1+H, N), with xhT[t] = [x_t, 1, h_{t−1}]ᵀ.
 
-    xs: (N, T, D) inputs (batch-first, as the caller passed them)
-    h0: (N, H) initial state, stored in row 0; the loop of the caller writes h_t into row t+1
-    With the stacked weights [Wx; b; Wh], one matmul of row t gives x_t Wx + b + h_{t−1} Wh
-    (no separate input projection, bias add or (T, N, G·H) temporary), and in the backward pass
-    one matmul of all rows with ∂L/∂a gives dWx, db and dWh at once.
+    x:  (N, T, D) inputs (batch-first, as the caller passed them); copied
+    h0: (N, H) initial state, stored in xhT[0]; the caller's loop writes h_tᵀ into xhT[t+1]
+    Why feature-major (features × batch) inside the fast paths: one step's gate pre-activations
+    come out of one matmul as Wᵀ xhT[t], (G·H, N), in which every gate block is one contiguous
+    (H, N) slab, so that the element-wise work of a step runs over contiguous arrays (NumPy is
+    about 3× slower on the strided (N, H) column blocks of an (N, G·H) array). With the stacked
+    weights [Wx; b; Wh] that one matmul is x_t Wx + b + h_{t−1} Wh, and in the backward pass one
+    product per step with [x_t, 1, h_{t−1}] gives that step's share of dWx, db and dWh at once.
     """
-    N, T, D = xs.shape
-    xh = np.empty((T + 1, N, D + 1 + h0.shape[1]), dtype=xs.dtype)
-    xh[:T, :, :D] = xs.swapaxes(0, 1)  # a copy: the caller may change x afterwards
-    xh[T, :, :D] = 0  # row T holds only h_T
-    xh[:, :, D] = 1
-    xh[0, :, D + 1:] = h0
-    return xh
+    N, T, D = x.shape
+    xhT = np.empty((T + 1, D + 1 + h0.shape[1], N), dtype=x.dtype)
+    xhT[:T, :D] = x.transpose(1, 2, 0)
+    xhT[T, :D] = 0  # xhT[T] holds only h_T
+    xhT[:, D] = 1
+    xhT[0, D + 1:] = h0.T
+    return xhT
 
 
 def lstm_forward(x, h0, Wx, Wh, b, c0=None):
@@ -407,32 +410,38 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
         c0 = as_float_array("c0", c0, x.dtype).copy()
         check_shape("c0", c0, h0.shape, "N, H")
     N, T, D = x.shape
-    xh = _stacked_inputs(x, h0)  # row t: [x_t, 1, h_{t−1}]
-    # Speed: one matmul per step with [Wx; b; Wh], scaled so that it gives −a (i, f, o) and
-    # −2a (g), and one exp pass gives every gate (see _exp_sigmoid_scale).
+    # Speed: everything below is feature-major, (features, N) per step (see _stacked_inputs_T),
+    # and the weights [Wx; b; Wh] are scaled so that the one matmul per step gives −a (i, f, o)
+    # and −2a (g), and one exp pass gives every gate (see _exp_sigmoid_scale).
+    xhT = _stacked_inputs_T(x, h0)
     W = np.concatenate([Wx, b[None], Wh]) * _exp_sigmoid_scale(H, x.dtype)
-    gates = np.empty((T, N, 4 * H), dtype=x.dtype)
-    cs, tanh_cs = np.empty((T, N, H), dtype=x.dtype), np.empty((T, N, H), dtype=x.dtype)
-    ig = np.empty((N, H), dtype=x.dtype)
-    c = c0
+    WT = np.ascontiguousarray(W.T)
+    gatesT = np.empty((T, 4 * H, N), dtype=x.dtype)
+    cT, tanh_cT = np.empty((T, H, N), dtype=x.dtype), np.empty((T, H, N), dtype=x.dtype)
+    ig = np.empty((H, N), dtype=x.dtype)
+    c = np.ascontiguousarray(c0.T)
+    out = np.empty((N, T, H), dtype=x.dtype)  # h_t, batch-first, copied from xhT step by step
     with np.errstate(over="ignore"):  # exp(large) = inf gives σ = 1/(1 + inf) = 0 exactly
         for t in range(T):
-            a = np.matmul(xh[t], W, out=gates[t])
+            a = np.matmul(WT, xhT[t], out=gatesT[t])
             np.exp(a, out=a)
             a += 1
             np.reciprocal(a, out=a)  # σ(a_i), σ(a_f), σ(2 a_g), σ(a_o)
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
             g *= 2
             g -= 1  # g = tanh(a_g) = 2σ(2a_g) − 1
-            # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t), written into row t+1 of xh
-            c = np.multiply(f, c, out=cs[t])
+            # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t), written into xhT[t+1]
+            c = np.multiply(f, c, out=cT[t])
             c += np.multiply(i, g, out=ig)
-            np.tanh(c, out=tanh_cs[t])
-            np.multiply(o, tanh_cs[t], out=xh[t + 1, :, D + 1:])
-    hs = xh[1:, :, D + 1:]
-    cache = LSTMCache(xh[:T, :, :D], xh[0, :, D + 1:], c0, Wx.copy(), Wh.copy(), gates, cs,
-                      tanh_cs, hs, xh)
-    return _batch_major(hs), cache
+            np.tanh(c, out=tanh_cT[t])
+            h = np.multiply(o, tanh_cT[t], out=xhT[t + 1, D + 1:])
+            out[:, t] = h.T  # while h_t is in the cache (a transposing copy of all T is slower)
+    hT = xhT[1:, D + 1:]
+    # The cache's (T, N, ·) arrays are transposed views of the feature-major buffers.
+    cache = LSTMCache(xhT[:T, :D].transpose(0, 2, 1), xhT[0, D + 1:].T, c0, Wx.copy(), Wh.copy(),
+                      gatesT.transpose(0, 2, 1), cT.transpose(0, 2, 1),
+                      tanh_cT.transpose(0, 2, 1), hT.transpose(0, 2, 1), xhT)
+    return out, cache
 
 
 def lstm_backward(dh, cache: LSTMCache):
@@ -444,22 +453,29 @@ def lstm_backward(dh, cache: LSTMCache):
     always six values; dc0 is ∂L/∂c0 also when lstm_forward was given no c0 (then c0 = 0).
     """
     _check_cache(cache, LSTMCache, "lstm_forward")
-    xs, h0, c0, Wx, Wh, gates, cs, tanh_cs, hs, xh = cache
+    xs, h0, c0, Wx, Wh, gates, cs, tanh_cs, hs, xhT = cache
     T, N, H = hs.shape
     D = xs.shape[2]
-    dh = _check_dout("dh", dh, (N, T, H), hs.dtype)  # only read, one (N, H) slice a step
-    da = np.empty_like(gates)  # ∂L/∂a_t of every step, gate order i, f, g, o
-    WhT = np.ascontiguousarray(Wh.T)
-    d, dct, sig_grad = (np.empty_like(h0) for _ in range(3))
-    if_grad = np.empty((N, 2 * H), dtype=hs.dtype)
-    dh_next = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
-    dc = np.zeros_like(h0)  # ∂L/∂c_t through step t+1
+    dh = _check_dout("dh", dh, (N, T, H), hs.dtype)
+    dtype = hs.dtype
+    # Speed: feature-major like lstm_forward (these transposes are its contiguous buffers).
+    gatesT, cT, tanh_cT = (a.transpose(0, 2, 1) for a in (gates, cs, tanh_cs))
+    dhT = np.ascontiguousarray(dh.transpose(1, 2, 0))  # (T, H, N), a copy: dh is not changed
+    W = np.concatenate([Wx, np.zeros((1, 4 * H), dtype=dtype), Wh])  # [Wx; 0; Wh]: (D+1+H, 4H)
+    daT = np.empty((4 * H, N), dtype=dtype)  # ∂L/∂a_tᵀ, gate order i, f, g, o
+    dxhT = np.empty((D + 1 + H, N), dtype=dtype)  # W daT = [dx_t, ·, ∂L/∂h_{t−1} via step t]ᵀ
+    dxT = np.empty((T, D, N), dtype=dtype)
+    dWT, dWT_t = np.zeros((4 * H, D + 1 + H), dtype=dtype), np.empty((4 * H, D + 1 + H), dtype)
+    d, dct, sig_grad = (np.empty((H, N), dtype=dtype) for _ in range(3))
+    if_grad = np.empty((2 * H, N), dtype=dtype)
+    dh_next = np.zeros((H, N), dtype=dtype)  # ∂L/∂h_t through step t+1
+    dc = np.zeros((H, N), dtype=dtype)  # ∂L/∂c_t through step t+1
     # The maths of lstm_step_backward with in-place products (the LSTM's hot loop).
     for t in range(T - 1, -1, -1):
-        np.add(dh[:, t], dh_next, out=d)  # total ∂L/∂h_t
-        gt, dat, tanh_c = gates[t], da[t], tanh_cs[t]
-        i, f, g, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
-        di, df, dg, do = dat[:, :H], dat[:, H:2 * H], dat[:, 2 * H:3 * H], dat[:, 3 * H:]
+        np.add(dhT[t], dh_next, out=d)  # total ∂L/∂h_t
+        gt, tanh_c = gatesT[t], tanh_cT[t]
+        i, f, g, o = gt[:H], gt[H:2 * H], gt[2 * H:3 * H], gt[3 * H:]
+        di, df, dg, do = daT[:H], daT[H:2 * H], daT[2 * H:3 * H], daT[3 * H:]
         # do = d ⊙ tanh(c_t) ⊙ o(1 − o)
         np.subtract(1, o, out=sig_grad)
         sig_grad *= o
@@ -472,24 +488,26 @@ def lstm_backward(dh, cache: LSTMCache):
         dct *= d
         dct += dc
         # di = dct ⊙ g ⊙ i(1 − i),  df = dct ⊙ c_{t−1} ⊙ f(1 − f): i and f side by side
-        np.subtract(1, gt[:, :2 * H], out=if_grad)
-        if_grad *= gt[:, :2 * H]
+        np.subtract(1, gt[:2 * H], out=if_grad)
+        if_grad *= gt[:2 * H]
         np.multiply(dct, g, out=di)
-        np.multiply(dct, cs[t - 1] if t > 0 else c0, out=df)
-        dat[:, :2 * H] *= if_grad
+        np.multiply(dct, cT[t - 1] if t > 0 else c0.T, out=df)
+        daT[:2 * H] *= if_grad
         # dg = dct ⊙ i ⊙ (1 − g²)
         np.multiply(g, g, out=dg)
         np.subtract(1, dg, out=dg)
         dg *= dct
         dg *= i
         np.multiply(dct, f, out=dc)  # ∂L/∂c_{t−1} = dct ⊙ f: the additive path
-        np.matmul(dat, WhT, out=dh_next)
-    # The sums over time, one matmul each over all T·N rows: [dWx; db; dWh] = Σ_t [x_t, 1,
-    # h_{t−1}]ᵀ da_t, and dx_t = da_t Wxᵀ.
-    da2 = da.reshape(T * N, 4 * H)
-    dW = xh[:T].reshape(T * N, D + 1 + H).T @ da2
-    dx = (da2 @ Wx.T).reshape(T, N, D).swapaxes(0, 1)
-    return dx, dh_next, dW[:D], dW[D + 1:], dW[D], dc
+        np.matmul(W, daT, out=dxhT)
+        dxT[t] = dxhT[:D]
+        dh_next = dxhT[D + 1:]
+        # this step's share of [dWx; db; dWh]ᵀ: da_tᵀ [x_t, 1, h_{t−1}]
+        dWT += np.matmul(daT, xhT[t].T, out=dWT_t)
+    dW = dWT.T
+    return (np.ascontiguousarray(dxT.transpose(2, 0, 1)), np.ascontiguousarray(dh_next.T),
+            np.ascontiguousarray(dW[:D]), np.ascontiguousarray(dW[D + 1:]), dW[D].copy(),
+            np.ascontiguousarray(dc.T))
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,15 +586,33 @@ def gru_step_backward(dh, cache: GRUStepCache):
 
 
 class GRUCache(NamedTuple):
-    x: np.ndarray  # (T, N, D) time-major copy of the input
-    h0: np.ndarray  # (N, H)
+    x: np.ndarray  # (T, N, D) copy of the input, time-major (a view of xhT)
+    h0: np.ndarray  # (N, H) (a view of xhT)
     Wx: np.ndarray  # (D, 3H)
     Wh: np.ndarray  # (H, 3H)
     r: np.ndarray  # (T, N, H)
     z: np.ndarray  # (T, N, H)
     n: np.ndarray  # (T, N, H)
     hn: np.ndarray  # (T, N, H)
-    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T
+    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T (a view of xhT)
+    xhT: np.ndarray  # (T+1, D+1+H, N): xhT[t] = [x_t, 1, h_{t−1}]ᵀ (xhT[T] = [0, 1, h_T]ᵀ)
+
+
+def _gru_stacked_weights(Wx, Wh, bx, bh, sign: float = 1.0) -> np.ndarray:
+    """Speed only: the (D+1+H, 4H) weights of gru_forward's one matmul per step.
+
+    Its 4H columns are [x-side of n | r | z | h-side of n]:
+        [x_t, 1, h_{t−1}] @ [[Wx_n, Wx_rz,         0   ],
+                             [bx_n, bx_rz + bh_rz, bh_n],
+                             [0,    Wh_rz,         Wh_n]]
+    sign multiplies the r and z columns (−1 in the forward pass, for σ(a) = 1 / (1 + exp(−a))).
+    """
+    D, H = Wx.shape[0], Wh.shape[0]
+    W = np.zeros((D + 1 + H, 4 * H), dtype=Wx.dtype)
+    W[:D, :H], W[:D, H:3 * H] = Wx[:, 2 * H:], sign * Wx[:, :2 * H]
+    W[D, :H], W[D, H:3 * H], W[D, 3 * H:] = bx[2 * H:], sign * (bx[:2 * H] + bh[:2 * H]), bh[2 * H:]
+    W[D + 1:, H:3 * H], W[D + 1:, 3 * H:] = sign * Wh[:, :2 * H], Wh[:, 2 * H:]
+    return W
 
 
 def gru_forward(x, h0, Wx, Wh, bx, bh):
@@ -594,37 +630,34 @@ def gru_forward(x, h0, Wx, Wh, bx, bh):
     H = Wh.shape[0]
     bx = _check_bias("bx", bx, H, x.dtype, gates=3)
     bh = _check_bias("bh", bh, H, x.dtype, gates=3)
-    xs = _time_major(x)
-    T, N, D = xs.shape
-    # Speed: r and z from one exp pass, σ(a) = 1 / (1 + exp(−a)), with their columns of the
-    # weights and biases negated once here instead of the activations every step.
-    flip = np.ones(3 * H, dtype=x.dtype)
-    flip[:2 * H] = -1
-    xa = (xs.reshape(T * N, D) @ (Wx * flip) + (bx * flip)).reshape(T, N, 3 * H)
-    Wh_flipped, bh_flipped = Wh * flip, bh * flip
-    rz = np.empty((T, N, 2 * H), dtype=x.dtype)
-    ns, hns, hs = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
-    h = h0
+    N, T, D = x.shape
+    # Speed: feature-major (see _stacked_inputs_T), one matmul per step with the stacked weights
+    # of _gru_stacked_weights, r and z columns negated so that one exp pass gives σ.
+    xhT = _stacked_inputs_T(x, h0)
+    WT = np.ascontiguousarray(_gru_stacked_weights(Wx, Wh, bx, bh, sign=-1.0).T)
+    actsT = np.empty((T, 4 * H, N), dtype=x.dtype)  # becomes [n | r | z | hn]ᵀ for every step
+    r_hn = np.empty((H, N), dtype=x.dtype)
+    out = np.empty((N, T, H), dtype=x.dtype)  # h_t, batch-first, copied from xhT step by step
     with np.errstate(over="ignore"):  # exp(large) = inf gives σ = 0 exactly
         for t in range(T):
-            ha = h @ Wh_flipped
-            ha += bh_flipped
-            s = np.add(xa[t, :, :2 * H], ha[:, :2 * H], out=rz[t])
-            np.exp(s, out=s)
-            s += 1
-            np.reciprocal(s, out=s)  # r, z
-            r, z = s[:, :H], s[:, H:]
-            hns[t] = ha[:, 2 * H:]
-            n = np.multiply(r, hns[t], out=ns[t])
-            n += xa[t, :, 2 * H:]
+            a = np.matmul(WT, xhT[t], out=actsT[t])
+            rz = a[H:3 * H]
+            np.exp(rz, out=rz)
+            rz += 1
+            np.reciprocal(rz, out=rz)  # r, z
+            n, r, z, hn = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+            # n = tanh(x Wx_n + bx_n + r ⊙ (h_{t−1} Wh_n + bh_n))
+            n += np.multiply(r, hn, out=r_hn)
             np.tanh(n, out=n)
-            # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} = n + z ⊙ (h_{t−1} − n)
-            h = np.subtract(h, n, out=hs[t])
+            # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} = n + z ⊙ (h_{t−1} − n), written into xhT[t+1]
+            h = np.subtract(xhT[t, D + 1:], n, out=xhT[t + 1, D + 1:])
             h *= z
             h += n
-    r, z = rz[..., :H], rz[..., H:]
-    cache = GRUCache(xs, h0.copy(), Wx.copy(), Wh.copy(), r, z, ns, hns, hs)
-    return _batch_major(hs), cache
+            out[:, t] = h.T
+    n, r, z, hn = (actsT[:, k * H:(k + 1) * H].transpose(0, 2, 1) for k in range(4))
+    cache = GRUCache(xhT[:T, :D].transpose(0, 2, 1), xhT[0, D + 1:].T, Wx.copy(), Wh.copy(),
+                     r, z, n, hn, xhT[1:, D + 1:].transpose(0, 2, 1), xhT)
+    return out, cache
 
 
 def gru_backward(dh, cache: GRUCache):
@@ -635,40 +668,57 @@ def gru_backward(dh, cache: GRUCache):
     Returns dx: (N, T, D), dh0: (N, H), dWx: (D, 3H), dWh: (H, 3H), dbx: (3H,), dbh: (3H,).
     """
     _check_cache(cache, GRUCache, "gru_forward")
-    xs, h0, Wx, Wh, rs, zs, ns, hns, hs = cache
+    xs, h0, Wx, Wh, rs, zs, ns, hns, hs, xhT = cache
     T, N, H = hs.shape
-    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))  # a copy: overwritten below
-    dxa = np.empty((T, N, 3 * H), dtype=hs.dtype)  # ∂L/∂(x_t Wx + bx), blocks r, z, n
-    dha = np.empty_like(dxa)  # ∂L/∂(h_{t−1} Wh + bh)
-    WhT = np.ascontiguousarray(Wh.T)
-    dh_next = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
+    D = xs.shape[2]
+    dh = _check_dout("dh", dh, (N, T, H), hs.dtype)
+    dtype = hs.dtype
+    # Speed: feature-major like gru_forward (these transposes are its contiguous buffers).
+    rT, zT, nT, hnT = (a.transpose(0, 2, 1) for a in (rs, zs, ns, hns))
+    dhT = np.ascontiguousarray(dh.transpose(1, 2, 0))  # (T, H, N), a copy: dh is not changed
+    zero = np.zeros(3 * H, dtype=dtype)
+    W = _gru_stacked_weights(Wx, Wh, zero, zero)  # its bias row is not needed here
+    # ∂L/∂ of the forward's matmul output, rows [x-side of n | r | z | h-side of n]
+    daT = np.empty((4 * H, N), dtype=dtype)
+    dxhT = np.empty((D + 1 + H, N), dtype=dtype)  # W daT = [dx_t, ·, ∂L/∂h_{t−1} via Wh]ᵀ
+    dxT = np.empty((T, D, N), dtype=dtype)
+    dWT, dWT_t = np.zeros((4 * H, D + 1 + H), dtype=dtype), np.empty((4 * H, D + 1 + H), dtype)
+    d, one_minus = np.empty((H, N), dtype=dtype), np.empty((H, N), dtype=dtype)
+    dh_next = np.zeros((H, N), dtype=dtype)  # ∂L/∂h_t through step t+1
+    dan, dar, daz, dahn = daT[:H], daT[H:2 * H], daT[2 * H:3 * H], daT[3 * H:]
     # The maths of gru_step_backward with in-place products (the GRU's hot loop).
     for t in range(T - 1, -1, -1):
-        d = dh[t]
-        d += dh_next  # total ∂L/∂h_t
-        r, z, n, hn = rs[t], zs[t], ns[t], hns[t]
-        h_prev = hs[t - 1] if t > 0 else h0
-        dar, daz, dan = dxa[t, :, :H], dxa[t, :, H:2 * H], dxa[t, :, 2 * H:]
+        np.add(dhT[t], dh_next, out=d)  # total ∂L/∂h_t
+        r, z, n, hn = rT[t], zT[t], nT[t], hnT[t]
         # dan = d ⊙ (1 − z) ⊙ (1 − n²)
         np.multiply(n, n, out=dan)
         np.subtract(1, dan, out=dan)
         dan *= d
-        dan *= 1 - z
-        # daz = d ⊙ (h_prev − n) ⊙ z(1 − z)
-        np.subtract(h_prev, n, out=daz)
+        np.subtract(1, z, out=one_minus)
+        dan *= one_minus
+        # daz = d ⊙ (h_{t−1} − n) ⊙ z(1 − z)
+        np.subtract(xhT[t, D + 1:], n, out=daz)
         daz *= d
         daz *= z
-        daz *= 1 - z
+        daz *= one_minus
         # dar = dan ⊙ hn ⊙ r(1 − r)
         np.multiply(dan, hn, out=dar)
         dar *= r
-        dar *= 1 - r
-        dha[t, :, :2 * H] = dxa[t, :, :2 * H]
-        np.multiply(dan, r, out=dha[t, :, 2 * H:])  # the recurrent n-part passes the reset gate
-        dh_next = d * z  # the direct path h_t = … + z ⊙ h_{t−1}
-        dh_next += dha[t] @ WhT
-    dx, dWx, dWh = _sum_over_time(xs, h0, hs, dxa, dha, Wx)
-    return dx, dh_next, dWx, dWh, dxa.sum(axis=(0, 1)), dha.sum(axis=(0, 1))
+        np.subtract(1, r, out=one_minus)
+        dar *= one_minus
+        np.multiply(dan, r, out=dahn)  # the recurrent n-part passes the reset gate
+        # ∂L/∂h_{t−1} = d ⊙ z (the direct path) + Wh [dar, daz, dahn]ᵀ; dx_t = Wx [dar, daz, dan]ᵀ
+        np.matmul(W, daT, out=dxhT)
+        dxT[t] = dxhT[:D]
+        dh_next = dxhT[D + 1:]
+        dh_next += np.multiply(d, z, out=one_minus)
+        # this step's share of the stacked weights' gradient: da_tᵀ [x_t, 1, h_{t−1}]
+        dWT += np.matmul(daT, xhT[t].T, out=dWT_t)
+    dW = dWT.T  # (D+1+H, 4H), columns [n_x | r | z | hn]; bx_rz and bh_rz get the same gradient
+    dWx = np.concatenate([dW[:D, H:3 * H], dW[:D, :H]], axis=1)
+    dbx = np.concatenate([dW[D, H:3 * H], dW[D, :H]])
+    return (np.ascontiguousarray(dxT.transpose(2, 0, 1)), np.ascontiguousarray(dh_next.T), dWx,
+            np.ascontiguousarray(dW[D + 1:, H:]), dbx, dW[D, H:].copy())
 
 
 def final_state(cache):
