@@ -15,10 +15,13 @@ Conventions (the contract every chapter, widget and assignment relies on):
 
 How to read this file: the *step* functions (``rnn_step_forward`` …) are the maths of one time
 step, written plainly; that is what the chapters print. The *sequence* functions
-(``rnn_forward`` …) compute the same thing for all T steps and are where the speed is: the input
-projection of all steps is one matmul, element-wise work that does not depend on the recurrence
-runs over the whole sequence at once, and the weight gradients are one matmul after the loop.
-``tests/test_layers.py`` proves every sequence function equal to a loop over the step function.
+(``rnn_forward`` …) compute the same thing for all T steps and are where the speed is, each trick
+named as such where it is used: the RNN makes the input projection of all steps one matmul and
+its weight gradients one matmul after the loop; the LSTM and GRU make one matmul a step with the
+stacked weights [Wx; b; Wh] on [x_t, 1, h_{t−1}], in feature-major buffers so that every gate
+block is contiguous (``_stacked_inputs_T``), and compute one exp pass for all sigmoid gates.
+``tests/test_layers.py`` proves every sequence function equal to a loop over the step function;
+``benchmarks/README.md`` has the measurements behind each trick.
 """
 
 from __future__ import annotations
