@@ -15,10 +15,13 @@ Conventions (the contract every chapter, widget and assignment relies on):
 
 How to read this file: the *step* functions (``rnn_step_forward`` …) are the maths of one time
 step, written plainly; that is what the chapters print. The *sequence* functions
-(``rnn_forward`` …) compute the same thing for all T steps and are where the speed is: the input
-projection of all steps is one matmul, element-wise work that does not depend on the recurrence
-runs over the whole sequence at once, and the weight gradients are one matmul after the loop.
-``tests/test_layers.py`` proves every sequence function equal to a loop over the step function.
+(``rnn_forward`` …) compute the same thing for all T steps and are where the speed is, each trick
+named as such where it is used: the RNN makes the input projection of all steps one matmul and
+its weight gradients one matmul after the loop; the LSTM and GRU make one matmul a step with the
+stacked weights [Wx; b; Wh] on [x_t, 1, h_{t−1}], in feature-major buffers so that every gate
+block is contiguous (``_stacked_inputs_T``), and compute one exp pass for all sigmoid gates.
+``tests/test_layers.py`` proves every sequence function equal to a loop over the step function;
+``benchmarks/README.md`` has the measurements behind each trick.
 """
 
 from __future__ import annotations
@@ -342,15 +345,16 @@ def _unpack_pair(name: str, dout):
 
 
 class LSTMCache(NamedTuple):
-    x: np.ndarray  # (T, N, D) time-major copy of the input
-    h0: np.ndarray  # (N, H)
+    x: np.ndarray  # (T, N, D) copy of the input, time-major (a view of xhT)
+    h0: np.ndarray  # (N, H) (a view of xhT)
     c0: np.ndarray  # (N, H), zeros when lstm_forward was given none
     Wx: np.ndarray  # (D, 4H)
     Wh: np.ndarray  # (H, 4H)
     gates: np.ndarray  # (T, N, 4H): i, f, g, o after their nonlinearities
     c: np.ndarray  # (T, N, H) cell states c_1 … c_T
     tanh_c: np.ndarray  # (T, N, H)
-    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T
+    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T (a view of xhT)
+    xhT: np.ndarray  # (T+1, D+1+H, N): xhT[t] = [x_t, 1, h_{t−1}]ᵀ (xhT[T] = [0, 1, h_T]ᵀ)
 
 
 def _exp_sigmoid_scale(H: int, dtype) -> np.ndarray:
@@ -365,6 +369,27 @@ def _exp_sigmoid_scale(H: int, dtype) -> np.ndarray:
     scale = np.full(4 * H, -1.0, dtype=dtype)
     scale[2 * H:3 * H] = -2.0
     return scale
+
+
+def _stacked_inputs_T(x: np.ndarray, h0: np.ndarray) -> np.ndarray:
+    """Speed only: the feature-major buffer xhT, (T+1, D+1+H, N), with xhT[t] = [x_t, 1, h_{t−1}]ᵀ.
+
+    x:  (N, T, D) inputs (batch-first, as the caller passed them); copied
+    h0: (N, H) initial state, stored in xhT[0]; the caller's loop writes h_tᵀ into xhT[t+1]
+    Why feature-major (features × batch) inside the fast paths: one step's gate pre-activations
+    come out of one matmul as Wᵀ xhT[t], (G·H, N), in which every gate block is one contiguous
+    (H, N) slab, so that the element-wise work of a step runs over contiguous arrays (NumPy is
+    about 3× slower on the strided (N, H) column blocks of an (N, G·H) array). With the stacked
+    weights [Wx; b; Wh] that one matmul is x_t Wx + b + h_{t−1} Wh, and in the backward pass one
+    product per step with [x_t, 1, h_{t−1}] gives that step's share of dWx, db and dWh at once.
+    """
+    N, T, D = x.shape
+    xhT = np.empty((T + 1, D + 1 + h0.shape[1], N), dtype=x.dtype)
+    xhT[:T, :D] = x.transpose(1, 2, 0)
+    xhT[T, :D] = 0  # xhT[T] holds only h_T
+    xhT[:, D] = 1
+    xhT[0, D + 1:] = h0.T
+    return xhT
 
 
 def lstm_forward(x, h0, Wx, Wh, b, c0=None):
@@ -385,69 +410,41 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     if c0 is None:
         c0 = np.zeros_like(h0)
     else:
-        c0 = as_float_array("c0", c0, x.dtype)
+        c0 = as_float_array("c0", c0, x.dtype).copy()
         check_shape("c0", c0, h0.shape, "N, H")
-    xs = _time_major(x)
-    T, N, D = xs.shape
-    # Speed: the pre-activations come out scaled to −a (i, f, o) and −2a (g), so that one exp
-    # pass gives every gate (see _exp_sigmoid_scale).
-    scale = _exp_sigmoid_scale(H, x.dtype)
-    gates = (xs.reshape(T * N, D) @ (Wx * scale) + b * scale).reshape(T, N, 4 * H)
-    Wh_scaled = Wh * scale
-    cs, tanh_cs, hs = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
-    h, c = h0, c0
+    N, T, D = x.shape
+    # Speed: everything below is feature-major, (features, N) per step (see _stacked_inputs_T),
+    # and the weights [Wx; b; Wh] are scaled so that the one matmul per step gives −a (i, f, o)
+    # and −2a (g), and one exp pass gives every gate (see _exp_sigmoid_scale).
+    xhT = _stacked_inputs_T(x, h0)
+    W = np.concatenate([Wx, b[None], Wh]) * _exp_sigmoid_scale(H, x.dtype)
+    WT = np.ascontiguousarray(W.T)
+    gatesT = np.empty((T, 4 * H, N), dtype=x.dtype)
+    cT, tanh_cT = np.empty((T, H, N), dtype=x.dtype), np.empty((T, H, N), dtype=x.dtype)
+    ig = np.empty((H, N), dtype=x.dtype)
+    c = np.ascontiguousarray(c0.T)
+    out = np.empty((N, T, H), dtype=x.dtype)  # h_t, batch-first, copied from xhT step by step
     with np.errstate(over="ignore"):  # exp(large) = inf gives σ = 1/(1 + inf) = 0 exactly
         for t in range(T):
-            a = gates[t]
-            a += h @ Wh_scaled
+            a = np.matmul(WT, xhT[t], out=gatesT[t])
             np.exp(a, out=a)
             a += 1
             np.reciprocal(a, out=a)  # σ(a_i), σ(a_f), σ(2 a_g), σ(a_o)
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
             g *= 2
             g -= 1  # g = tanh(a_g) = 2σ(2a_g) − 1
-            # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t)
-            c = np.multiply(f, c, out=cs[t])
-            c += i * g
-            np.tanh(c, out=tanh_cs[t])
-            h = np.multiply(o, tanh_cs[t], out=hs[t])
-    cache = LSTMCache(xs, h0.copy(), c0.copy(), Wx.copy(), Wh.copy(), gates, cs, tanh_cs, hs)
-    return _batch_major(hs), cache
-
-
-def _lstm_step_back_inplace(dh, dc, gates, c_prev, tanh_c, out):
-    """Speed only: the maths of lstm_step_backward with in-place products (the LSTM's hot loop).
-
-    dh, dc: (N, H) total ∂L/∂h_t and the ∂L/∂c_t that came through step t+1; dh is overwritten
-    gates:  (N, 4H) i, f, g, o of step t;  c_prev, tanh_c: (N, H)
-    out:    (N, 4H) receives ∂L/∂a_t; returns ∂L/∂c_{t−1} through the cell path
-    """
-    H = tanh_c.shape[1]
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    di, df, dg, do = out[:, :H], out[:, H:2 * H], out[:, 2 * H:3 * H], out[:, 3 * H:]
-    # do = dh ⊙ tanh(c) ⊙ o(1 − o)
-    np.multiply(dh, tanh_c, out=do)
-    do *= o
-    do *= 1 - o
-    # total ∂L/∂c_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t))
-    dct = np.multiply(tanh_c, tanh_c)
-    np.subtract(1, dct, out=dct)
-    dct *= o
-    dct *= dh
-    dct += dc
-    # di = dct ⊙ g ⊙ i(1 − i);  df = dct ⊙ c_prev ⊙ f(1 − f);  dg = dct ⊙ i ⊙ (1 − g²)
-    np.multiply(dct, g, out=di)
-    di *= i
-    di *= 1 - i
-    np.multiply(dct, c_prev, out=df)
-    df *= f
-    df *= 1 - f
-    np.multiply(g, g, out=dg)
-    np.subtract(1, dg, out=dg)
-    dg *= dct
-    dg *= i
-    dct *= f  # ∂c_t/∂c_{t−1} = diag(f_t): the additive path
-    return dct
+            # c_t = f ⊙ c_{t-1} + i ⊙ g ;  h_t = o ⊙ tanh(c_t), written into xhT[t+1]
+            c = np.multiply(f, c, out=cT[t])
+            c += np.multiply(i, g, out=ig)
+            np.tanh(c, out=tanh_cT[t])
+            h = np.multiply(o, tanh_cT[t], out=xhT[t + 1, D + 1:])
+            out[:, t] = h.T  # while h_t is in the cache (a transposing copy of all T is slower)
+    hT = xhT[1:, D + 1:]
+    # The cache's (T, N, ·) arrays are transposed views of the feature-major buffers.
+    cache = LSTMCache(xhT[:T, :D].transpose(0, 2, 1), xhT[0, D + 1:].T, c0, Wx.copy(), Wh.copy(),
+                      gatesT.transpose(0, 2, 1), cT.transpose(0, 2, 1),
+                      tanh_cT.transpose(0, 2, 1), hT.transpose(0, 2, 1), xhT)
+    return out, cache
 
 
 def lstm_backward(dh, cache: LSTMCache):
@@ -459,21 +456,61 @@ def lstm_backward(dh, cache: LSTMCache):
     always six values; dc0 is ∂L/∂c0 also when lstm_forward was given no c0 (then c0 = 0).
     """
     _check_cache(cache, LSTMCache, "lstm_forward")
-    xs, h0, c0, Wx, Wh, gates, cs, tanh_cs, hs = cache
+    xs, h0, c0, Wx, Wh, gates, cs, tanh_cs, hs, xhT = cache
     T, N, H = hs.shape
-    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))  # a copy: overwritten below
-    da = np.empty_like(gates)
-    WhT = np.ascontiguousarray(Wh.T)
-    dh_next = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
-    dc = np.zeros_like(h0)  # ∂L/∂c_t through step t+1
+    D = xs.shape[2]
+    dh = _check_dout("dh", dh, (N, T, H), hs.dtype)
+    dtype = hs.dtype
+    # Speed: feature-major like lstm_forward (these transposes are its contiguous buffers).
+    gatesT, cT, tanh_cT = (a.transpose(0, 2, 1) for a in (gates, cs, tanh_cs))
+    dhT = np.ascontiguousarray(dh.transpose(1, 2, 0))  # (T, H, N), a copy: dh is not changed
+    W = np.concatenate([Wx, np.zeros((1, 4 * H), dtype=dtype), Wh])  # [Wx; 0; Wh]: (D+1+H, 4H)
+    daT = np.empty((4 * H, N), dtype=dtype)  # ∂L/∂a_tᵀ, gate order i, f, g, o
+    dxhT = np.empty((D + 1 + H, N), dtype=dtype)  # W daT = [dx_t, ·, ∂L/∂h_{t−1} via step t]ᵀ
+    dxT = np.empty((T, D, N), dtype=dtype)
+    dWT, dWT_t = np.zeros((4 * H, D + 1 + H), dtype=dtype), np.empty((4 * H, D + 1 + H), dtype)
+    d, dct, sig_grad = (np.empty((H, N), dtype=dtype) for _ in range(3))
+    if_grad = np.empty((2 * H, N), dtype=dtype)
+    dh_next = np.zeros((H, N), dtype=dtype)  # ∂L/∂h_t through step t+1
+    dc = np.zeros((H, N), dtype=dtype)  # ∂L/∂c_t through step t+1
+    # The maths of lstm_step_backward with in-place products (the LSTM's hot loop).
     for t in range(T - 1, -1, -1):
-        d = dh[t]
-        d += dh_next  # total ∂L/∂h_t
-        c_prev = cs[t - 1] if t > 0 else c0
-        dc = _lstm_step_back_inplace(d, dc, gates[t], c_prev, tanh_cs[t], da[t])
-        dh_next = da[t] @ WhT
-    dx, dWx, dWh = _sum_over_time(xs, h0, hs, da, da, Wx)
-    return dx, dh_next, dWx, dWh, da.sum(axis=(0, 1)), dc
+        np.add(dhT[t], dh_next, out=d)  # total ∂L/∂h_t
+        gt, tanh_c = gatesT[t], tanh_cT[t]
+        i, f, g, o = gt[:H], gt[H:2 * H], gt[2 * H:3 * H], gt[3 * H:]
+        di, df, dg, do = daT[:H], daT[H:2 * H], daT[2 * H:3 * H], daT[3 * H:]
+        # do = d ⊙ tanh(c_t) ⊙ o(1 − o)
+        np.subtract(1, o, out=sig_grad)
+        sig_grad *= o
+        np.multiply(d, tanh_c, out=do)
+        do *= sig_grad
+        # dct = total ∂L/∂c_t = dc + d ⊙ o ⊙ (1 − tanh²(c_t))
+        np.multiply(tanh_c, tanh_c, out=dct)
+        np.subtract(1, dct, out=dct)
+        dct *= o
+        dct *= d
+        dct += dc
+        # di = dct ⊙ g ⊙ i(1 − i),  df = dct ⊙ c_{t−1} ⊙ f(1 − f): i and f side by side
+        np.subtract(1, gt[:2 * H], out=if_grad)
+        if_grad *= gt[:2 * H]
+        np.multiply(dct, g, out=di)
+        np.multiply(dct, cT[t - 1] if t > 0 else c0.T, out=df)
+        daT[:2 * H] *= if_grad
+        # dg = dct ⊙ i ⊙ (1 − g²)
+        np.multiply(g, g, out=dg)
+        np.subtract(1, dg, out=dg)
+        dg *= dct
+        dg *= i
+        np.multiply(dct, f, out=dc)  # ∂L/∂c_{t−1} = dct ⊙ f: the additive path
+        np.matmul(W, daT, out=dxhT)
+        dxT[t] = dxhT[:D]
+        dh_next = dxhT[D + 1:]
+        # this step's share of [dWx; db; dWh]ᵀ: da_tᵀ [x_t, 1, h_{t−1}]
+        dWT += np.matmul(daT, xhT[t].T, out=dWT_t)
+    dW = dWT.T
+    return (np.ascontiguousarray(dxT.transpose(2, 0, 1)), np.ascontiguousarray(dh_next.T),
+            np.ascontiguousarray(dW[:D]), np.ascontiguousarray(dW[D + 1:]), dW[D].copy(),
+            np.ascontiguousarray(dc.T))
 
 
 # --------------------------------------------------------------------------------------------
@@ -552,15 +589,33 @@ def gru_step_backward(dh, cache: GRUStepCache):
 
 
 class GRUCache(NamedTuple):
-    x: np.ndarray  # (T, N, D) time-major copy of the input
-    h0: np.ndarray  # (N, H)
+    x: np.ndarray  # (T, N, D) copy of the input, time-major (a view of xhT)
+    h0: np.ndarray  # (N, H) (a view of xhT)
     Wx: np.ndarray  # (D, 3H)
     Wh: np.ndarray  # (H, 3H)
     r: np.ndarray  # (T, N, H)
     z: np.ndarray  # (T, N, H)
     n: np.ndarray  # (T, N, H)
     hn: np.ndarray  # (T, N, H)
-    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T
+    h: np.ndarray  # (T, N, H) hidden states h_1 … h_T (a view of xhT)
+    xhT: np.ndarray  # (T+1, D+1+H, N): xhT[t] = [x_t, 1, h_{t−1}]ᵀ (xhT[T] = [0, 1, h_T]ᵀ)
+
+
+def _gru_stacked_weights(Wx, Wh, bx, bh, sign: float = 1.0) -> np.ndarray:
+    """Speed only: the (D+1+H, 4H) weights of gru_forward's one matmul per step.
+
+    Its 4H columns are [x-side of n | r | z | h-side of n]:
+        [x_t, 1, h_{t−1}] @ [[Wx_n, Wx_rz,         0   ],
+                             [bx_n, bx_rz + bh_rz, bh_n],
+                             [0,    Wh_rz,         Wh_n]]
+    sign multiplies the r and z columns (−1 in the forward pass, for σ(a) = 1 / (1 + exp(−a))).
+    """
+    D, H = Wx.shape[0], Wh.shape[0]
+    W = np.zeros((D + 1 + H, 4 * H), dtype=Wx.dtype)
+    W[:D, :H], W[:D, H:3 * H] = Wx[:, 2 * H:], sign * Wx[:, :2 * H]
+    W[D, :H], W[D, H:3 * H], W[D, 3 * H:] = bx[2 * H:], sign * (bx[:2 * H] + bh[:2 * H]), bh[2 * H:]
+    W[D + 1:, H:3 * H], W[D + 1:, 3 * H:] = sign * Wh[:, :2 * H], Wh[:, 2 * H:]
+    return W
 
 
 def gru_forward(x, h0, Wx, Wh, bx, bh):
@@ -578,37 +633,34 @@ def gru_forward(x, h0, Wx, Wh, bx, bh):
     H = Wh.shape[0]
     bx = _check_bias("bx", bx, H, x.dtype, gates=3)
     bh = _check_bias("bh", bh, H, x.dtype, gates=3)
-    xs = _time_major(x)
-    T, N, D = xs.shape
-    # Speed: r and z from one exp pass, σ(a) = 1 / (1 + exp(−a)), with their columns of the
-    # weights and biases negated once here instead of the activations every step.
-    flip = np.ones(3 * H, dtype=x.dtype)
-    flip[:2 * H] = -1
-    xa = (xs.reshape(T * N, D) @ (Wx * flip) + (bx * flip)).reshape(T, N, 3 * H)
-    Wh_flipped, bh_flipped = Wh * flip, bh * flip
-    rz = np.empty((T, N, 2 * H), dtype=x.dtype)
-    ns, hns, hs = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
-    h = h0
+    N, T, D = x.shape
+    # Speed: feature-major (see _stacked_inputs_T), one matmul per step with the stacked weights
+    # of _gru_stacked_weights, r and z columns negated so that one exp pass gives σ.
+    xhT = _stacked_inputs_T(x, h0)
+    WT = np.ascontiguousarray(_gru_stacked_weights(Wx, Wh, bx, bh, sign=-1.0).T)
+    actsT = np.empty((T, 4 * H, N), dtype=x.dtype)  # becomes [n | r | z | hn]ᵀ for every step
+    r_hn = np.empty((H, N), dtype=x.dtype)
+    out = np.empty((N, T, H), dtype=x.dtype)  # h_t, batch-first, copied from xhT step by step
     with np.errstate(over="ignore"):  # exp(large) = inf gives σ = 0 exactly
         for t in range(T):
-            ha = h @ Wh_flipped
-            ha += bh_flipped
-            s = np.add(xa[t, :, :2 * H], ha[:, :2 * H], out=rz[t])
-            np.exp(s, out=s)
-            s += 1
-            np.reciprocal(s, out=s)  # r, z
-            r, z = s[:, :H], s[:, H:]
-            hns[t] = ha[:, 2 * H:]
-            n = np.multiply(r, hns[t], out=ns[t])
-            n += xa[t, :, 2 * H:]
+            a = np.matmul(WT, xhT[t], out=actsT[t])
+            rz = a[H:3 * H]
+            np.exp(rz, out=rz)
+            rz += 1
+            np.reciprocal(rz, out=rz)  # r, z
+            n, r, z, hn = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+            # n = tanh(x Wx_n + bx_n + r ⊙ (h_{t−1} Wh_n + bh_n))
+            n += np.multiply(r, hn, out=r_hn)
             np.tanh(n, out=n)
-            # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} = n + z ⊙ (h_{t−1} − n)
-            h = np.subtract(h, n, out=hs[t])
+            # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} = n + z ⊙ (h_{t−1} − n), written into xhT[t+1]
+            h = np.subtract(xhT[t, D + 1:], n, out=xhT[t + 1, D + 1:])
             h *= z
             h += n
-    r, z = rz[..., :H], rz[..., H:]
-    cache = GRUCache(xs, h0.copy(), Wx.copy(), Wh.copy(), r, z, ns, hns, hs)
-    return _batch_major(hs), cache
+            out[:, t] = h.T
+    n, r, z, hn = (actsT[:, k * H:(k + 1) * H].transpose(0, 2, 1) for k in range(4))
+    cache = GRUCache(xhT[:T, :D].transpose(0, 2, 1), xhT[0, D + 1:].T, Wx.copy(), Wh.copy(),
+                     r, z, n, hn, xhT[1:, D + 1:].transpose(0, 2, 1), xhT)
+    return out, cache
 
 
 def gru_backward(dh, cache: GRUCache):
@@ -619,40 +671,57 @@ def gru_backward(dh, cache: GRUCache):
     Returns dx: (N, T, D), dh0: (N, H), dWx: (D, 3H), dWh: (H, 3H), dbx: (3H,), dbh: (3H,).
     """
     _check_cache(cache, GRUCache, "gru_forward")
-    xs, h0, Wx, Wh, rs, zs, ns, hns, hs = cache
+    xs, h0, Wx, Wh, rs, zs, ns, hns, hs, xhT = cache
     T, N, H = hs.shape
-    dh = _time_major(_check_dout("dh", dh, (N, T, H), hs.dtype))  # a copy: overwritten below
-    dxa = np.empty((T, N, 3 * H), dtype=hs.dtype)  # ∂L/∂(x_t Wx + bx), blocks r, z, n
-    dha = np.empty_like(dxa)  # ∂L/∂(h_{t−1} Wh + bh)
-    WhT = np.ascontiguousarray(Wh.T)
-    dh_next = np.zeros_like(h0)  # ∂L/∂h_t through step t+1
+    D = xs.shape[2]
+    dh = _check_dout("dh", dh, (N, T, H), hs.dtype)
+    dtype = hs.dtype
+    # Speed: feature-major like gru_forward (these transposes are its contiguous buffers).
+    rT, zT, nT, hnT = (a.transpose(0, 2, 1) for a in (rs, zs, ns, hns))
+    dhT = np.ascontiguousarray(dh.transpose(1, 2, 0))  # (T, H, N), a copy: dh is not changed
+    zero = np.zeros(3 * H, dtype=dtype)
+    W = _gru_stacked_weights(Wx, Wh, zero, zero)  # its bias row is not needed here
+    # ∂L/∂ of the forward's matmul output, rows [x-side of n | r | z | h-side of n]
+    daT = np.empty((4 * H, N), dtype=dtype)
+    dxhT = np.empty((D + 1 + H, N), dtype=dtype)  # W daT = [dx_t, ·, ∂L/∂h_{t−1} via Wh]ᵀ
+    dxT = np.empty((T, D, N), dtype=dtype)
+    dWT, dWT_t = np.zeros((4 * H, D + 1 + H), dtype=dtype), np.empty((4 * H, D + 1 + H), dtype)
+    d, one_minus = np.empty((H, N), dtype=dtype), np.empty((H, N), dtype=dtype)
+    dh_next = np.zeros((H, N), dtype=dtype)  # ∂L/∂h_t through step t+1
+    dan, dar, daz, dahn = daT[:H], daT[H:2 * H], daT[2 * H:3 * H], daT[3 * H:]
     # The maths of gru_step_backward with in-place products (the GRU's hot loop).
     for t in range(T - 1, -1, -1):
-        d = dh[t]
-        d += dh_next  # total ∂L/∂h_t
-        r, z, n, hn = rs[t], zs[t], ns[t], hns[t]
-        h_prev = hs[t - 1] if t > 0 else h0
-        dar, daz, dan = dxa[t, :, :H], dxa[t, :, H:2 * H], dxa[t, :, 2 * H:]
+        np.add(dhT[t], dh_next, out=d)  # total ∂L/∂h_t
+        r, z, n, hn = rT[t], zT[t], nT[t], hnT[t]
         # dan = d ⊙ (1 − z) ⊙ (1 − n²)
         np.multiply(n, n, out=dan)
         np.subtract(1, dan, out=dan)
         dan *= d
-        dan *= 1 - z
-        # daz = d ⊙ (h_prev − n) ⊙ z(1 − z)
-        np.subtract(h_prev, n, out=daz)
+        np.subtract(1, z, out=one_minus)
+        dan *= one_minus
+        # daz = d ⊙ (h_{t−1} − n) ⊙ z(1 − z)
+        np.subtract(xhT[t, D + 1:], n, out=daz)
         daz *= d
         daz *= z
-        daz *= 1 - z
+        daz *= one_minus
         # dar = dan ⊙ hn ⊙ r(1 − r)
         np.multiply(dan, hn, out=dar)
         dar *= r
-        dar *= 1 - r
-        dha[t, :, :2 * H] = dxa[t, :, :2 * H]
-        np.multiply(dan, r, out=dha[t, :, 2 * H:])  # the recurrent n-part passes the reset gate
-        dh_next = d * z  # the direct path h_t = … + z ⊙ h_{t−1}
-        dh_next += dha[t] @ WhT
-    dx, dWx, dWh = _sum_over_time(xs, h0, hs, dxa, dha, Wx)
-    return dx, dh_next, dWx, dWh, dxa.sum(axis=(0, 1)), dha.sum(axis=(0, 1))
+        np.subtract(1, r, out=one_minus)
+        dar *= one_minus
+        np.multiply(dan, r, out=dahn)  # the recurrent n-part passes the reset gate
+        # ∂L/∂h_{t−1} = d ⊙ z (the direct path) + Wh [dar, daz, dahn]ᵀ; dx_t = Wx [dar, daz, dan]ᵀ
+        np.matmul(W, daT, out=dxhT)
+        dxT[t] = dxhT[:D]
+        dh_next = dxhT[D + 1:]
+        dh_next += np.multiply(d, z, out=one_minus)
+        # this step's share of the stacked weights' gradient: da_tᵀ [x_t, 1, h_{t−1}]
+        dWT += np.matmul(daT, xhT[t].T, out=dWT_t)
+    dW = dWT.T  # (D+1+H, 4H), columns [n_x | r | z | hn]; bx_rz and bh_rz get the same gradient
+    dWx = np.concatenate([dW[:D, H:3 * H], dW[:D, :H]], axis=1)
+    dbx = np.concatenate([dW[D, H:3 * H], dW[D, :H]])
+    return (np.ascontiguousarray(dxT.transpose(2, 0, 1)), np.ascontiguousarray(dh_next.T), dWx,
+            np.ascontiguousarray(dW[D + 1:, H:]), dbx, dW[D, H:].copy())
 
 
 def final_state(cache):
