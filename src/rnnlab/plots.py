@@ -365,15 +365,18 @@ def loss_curves(histories: dict[str, np.ndarray], ylabel: str = "training loss",
 
 # -- Inside a trained network (chapter 6): text coloured by a unit, gate saturation ------------
 
-def text_activation(text: str, values, *, vmax: float | None = None, title: str | None = None,
-                    cmap: str = "RdBu_r", fontsize: float = 8.5, ax=None):
+def text_activation(text: str, values, *, vmin: float | None = None,
+                    vmax: float | None = None, title: str | None = None,
+                    cmap: str = "coolwarm", fontsize: float = 8.5, ax=None):
     """Draw `text` line by line, each character on a cell coloured by its value (Karpathy,
     Johnson & Fei-Fei 2015, Fig. 2). Chapter 6.
 
     text:   T characters (its own line breaks start new rows; a newline is drawn as ⏎)
     values: (T,) one value per character, e.g. a cell state c_t after reading that character
-    vmax:   colour scale ±vmax (default: the largest |value|); blue negative, red positive
-    Returns the axis.
+    vmin:   value drawn in full blue (default: the 2nd percentile of `values`)
+    vmax:   value drawn in full red (default: the 98th percentile of `values`)
+    The scale runs from the passage's own low to its own high values, so a unit whose state
+    never changes sign still shows where it is high and where it is low. Returns the axis.
     """
     values = np.asarray(values, dtype=float)
     if values.shape != (len(text),):
@@ -387,11 +390,14 @@ def text_activation(text: str, values, *, vmax: float | None = None, title: str 
     n_rows, n_cols = max(rows) + 1, max(cols) + 1
     grid = np.full((n_rows, n_cols), np.nan)
     grid[rows, cols] = values
-    if vmax is None:
-        vmax = float(np.nanmax(np.abs(values))) or 1.0
+    lo = float(np.percentile(values, 2)) if vmin is None else vmin
+    hi = float(np.percentile(values, 98)) if vmax is None else vmax
+    if hi <= lo:
+        hi = lo + 1.0
     if ax is None:
         _, ax = plt.subplots(figsize=(0.105 * n_cols + 0.3, 0.2 * n_rows + 0.5))
-    ax.imshow(grid, cmap=cmap, vmin=-vmax, vmax=vmax, aspect="auto", interpolation="nearest")
+    ax.imshow(grid, cmap=cmap, vmin=lo, vmax=hi, aspect="auto", interpolation="nearest",
+              alpha=0.8)
     for ch, r, c in zip(text, rows, cols):
         ax.text(c, r, "⏎" if ch == "\n" else ch, ha="center", va="center",
                 fontsize=fontsize, family="monospace", color="#444" if ch == "\n" else "black")
