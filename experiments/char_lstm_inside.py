@@ -31,7 +31,7 @@ stored here.
 
 Usage (from the repository root):
 
-    python experiments/char_lstm_inside.py           # 5 seeds (~1.5 CPU minutes per seed;
+    python experiments/char_lstm_inside.py           # 5 seeds (~1 CPU minute per seed;
                                                      # --jobs 5 runs them in parallel)
     python experiments/char_lstm_inside.py --quick   # a small setting, a few seconds
 
