@@ -19,6 +19,8 @@ Imported here (NumPy only):
 * ``tbptt``     truncated backpropagation through time
 * ``data``      deterministic toy tasks and the shipped corpus and series
 * ``gradcheck`` numerical gradients
+* ``interpret`` looking inside a trained LSTM: activations, gate saturation, unit-feature
+                correlations; ``pretrained`` the shipped trained weights
 
 Not imported here: ``plots`` and ``widgets``, the only modules that import matplotlib and
 ipywidgets (``from rnnlab import plots`` when you want them).
@@ -40,9 +42,11 @@ from rnnlab import (
     experiments,
     gradcheck,
     init,
+    interpret,
     layers,
     models,
     optim,
+    pretrained,
     seq2seq,
     tagger,
     tbptt,
@@ -52,5 +56,5 @@ from rnnlab import (
 from rnnlab._version import __version__
 
 __all__ = ["__version__", "activations", "analysis", "attention", "data", "decoding", "dropout",
-           "embedding", "encoder", "experiments", "gradcheck", "init", "layers", "models", "optim",
-           "seq2seq", "tagger", "tbptt", "train", "validation"]
+           "embedding", "encoder", "experiments", "gradcheck", "init", "interpret", "layers",
+           "models", "optim", "pretrained", "seq2seq", "tagger", "tbptt", "train", "validation"]

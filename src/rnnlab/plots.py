@@ -361,3 +361,82 @@ def loss_curves(histories: dict[str, np.ndarray], ylabel: str = "training loss",
     ax.set_ylabel(ylabel)
     ax.legend()
     return ax
+
+
+# -- Inside a trained network (chapter 6): text coloured by a unit, gate saturation ------------
+
+def text_activation(text: str, values, *, vmin: float | None = None,
+                    vmax: float | None = None, title: str | None = None,
+                    cmap: str = "coolwarm", fontsize: float = 8.5, ax=None):
+    """Draw `text` line by line, each character on a cell coloured by its value (Karpathy,
+    Johnson & Fei-Fei 2015, Fig. 2). Chapter 6.
+
+    text:   T characters (its own line breaks start new rows; a newline is drawn as ⏎)
+    values: (T,) one value per character, e.g. a cell state c_t after reading that character
+    vmin:   value drawn in full blue (default: the 2nd percentile of `values`)
+    vmax:   value drawn in full red (default: the 98th percentile of `values`)
+    The scale runs from the passage's own low to its own high values, so a unit whose state
+    never changes sign still shows where it is high and where it is low. Returns the axis.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(text),):
+        raise ValueError(f"values must have shape (T={len(text)},), one per character; "
+                         f"got {values.shape}")
+    rows, cols, grid_row, grid_col = [], [], 0, 0
+    for ch in text:
+        rows.append(grid_row)
+        cols.append(grid_col)
+        grid_row, grid_col = (grid_row + 1, 0) if ch == "\n" else (grid_row, grid_col + 1)
+    n_rows, n_cols = max(rows) + 1, max(cols) + 1
+    grid = np.full((n_rows, n_cols), np.nan)
+    grid[rows, cols] = values
+    lo = float(np.percentile(values, 2)) if vmin is None else vmin
+    hi = float(np.percentile(values, 98)) if vmax is None else vmax
+    if hi <= lo:
+        hi = lo + 1.0
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.105 * n_cols + 0.3, 0.2 * n_rows + 0.5))
+    ax.imshow(grid, cmap=cmap, vmin=lo, vmax=hi, aspect="auto", interpolation="nearest",
+              alpha=0.8)
+    for ch, r, c in zip(text, rows, cols):
+        ax.text(c, r, "⏎" if ch == "\n" else ch, ha="center", va="center",
+                fontsize=fontsize, family="monospace", color="#444" if ch == "\n" else "black")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=9, loc="left")
+    return ax
+
+
+def saturation_scatter(fractions: dict, *, others: dict | None = None,
+                       labels: tuple[str, str] = ("trained", "untrained"), axes=None):
+    """The gate-saturation scatter of Karpathy, Johnson & Fei-Fei (2015), Fig. 3: one panel a
+    gate, one point a unit at (fraction of steps left-saturated, fraction right-saturated).
+    Chapter 6.
+
+    fractions: gate name -> (left, right), each (H,), as from
+               ``interpret.saturation_fractions``
+    others:    the same for a second model (e.g. untrained), drawn in grey behind
+    labels:    legend names of `fractions` and `others`
+    Returns the array of axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, len(fractions), figsize=(3.2 * len(fractions), 3.3),
+                               sharex=True, sharey=True)
+    axes = np.atleast_1d(axes)
+    names = {"i": "input gate", "f": "forget gate", "o": "output gate"}
+    for ax, (gate, (left, right)) in zip(axes, fractions.items()):
+        ax.plot([0, 1], [1, 0], color="#bbb", lw=0.8)  # left + right = 1: always saturated
+        if others is not None:
+            ax.scatter(*others[gate], s=14, color="#999", alpha=0.6, label=labels[1])
+        ax.scatter(left, right, s=14, color=CYCLE[0], alpha=0.7, label=labels[0])
+        ax.set_xlim(-0.03, 1.03)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_aspect("equal")
+        ax.set_title(names.get(gate, gate), fontsize=10)
+        ax.set_xlabel("fraction left-saturated (< 0.1)")
+    axes[0].set_ylabel("fraction right-saturated (> 0.9)")
+    axes[0].legend(fontsize=8, loc="upper right")
+    return axes
