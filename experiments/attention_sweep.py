@@ -66,6 +66,7 @@ QUICK = dict(lengths=(3, 8), steps=400, hidden=32, embed=16, batch=64, lr=1e-2, 
              n_test=50, beam_width=4)
 QUICK_ATTENTION = "dot"  # the quick setting trains only the attention model
 N_EXAMPLES = 3  # attention-weight maps stored per model, of the first held-out strings
+N_BY_LENGTH = 2  # and of the first held-out strings of every length (the chapter's explorer)
 TEST_SEED = 12345  # one held-out set for every model and seed
 VAL_SEED = 54321  # the validation strings (full runs only)
 N_VAL = 32  # validation strings drawn per length (fewer after removing duplicates and test strings)
@@ -119,10 +120,22 @@ def make_batch(rng: np.random.Generator, n: int, L: int, exclude: set):
     return src, dec_in, tgt
 
 
+def example(model: models.Seq2Seq, row: np.ndarray, greedy: np.ndarray, beam=None) -> dict:
+    """One held-out string, its decodings and (with attention) the weights greedy decoding used."""
+    ex = {"source": to_text(row), "greedy": to_text(greedy)}
+    if beam is not None:
+        ex["beam"] = to_text(beam)
+    if model.attention:  # the weights the greedy decoding used: feed its output back in
+        dec_in = np.r_[START, greedy[:-1]][None]
+        ex["weights"] = np.round(model.attention_weights(row[None], dec_in)[0], 4).tolist()
+    return ex
+
+
 def evaluate(model: models.Seq2Seq, heldout: dict, beam_width: int) -> dict:
-    """Exact match per length, greedy and beam search, and the mean log-probability of each."""
+    """Exact match per length, greedy and beam search, and the mean log-probability of each;
+    examples: N_EXAMPLES strings of the longest length; by_length: N_BY_LENGTH of every length."""
     out = {"lengths": [], "greedy": [], "beam": [], "greedy_logp": [], "beam_logp": [],
-           "beam_worse": 0, "n": [], "examples": []}
+           "beam_worse": 0, "n": [], "examples": [], "by_length": []}
     for L, src in heldout.items():
         state = model.start_state(src)
         want = [to_text(row[::-1]) for row in src]
@@ -137,14 +150,12 @@ def evaluate(model: models.Seq2Seq, heldout: dict, beam_width: int) -> dict:
         out["greedy_logp"].append(float(g_lp.mean()))
         out["beam_logp"].append(float(b_lp.mean()))
         out["beam_worse"] += int(np.sum(b_lp < g_lp - 1e-12))
+        # strings from inside the sorted set (its first ones all start with "aa")
+        picks = np.linspace(0, len(src) - 1, N_BY_LENGTH + 2).astype(int)[1:-1]
+        out["by_length"].append([example(model, src[i], g_seq[i], b_seq[i]) for i in picks])
     L_max = max(heldout)
     for row, seq in zip(heldout[L_max][:N_EXAMPLES], g_seq[:N_EXAMPLES]):
-        example = {"source": to_text(row), "greedy": to_text(seq)}
-        if model.attention:  # the weights the greedy decoding used: feed its output back in
-            dec_in = np.r_[START, seq[:-1]][None]
-            example["weights"] = np.round(model.attention_weights(row[None], dec_in)[0],
-                                          4).tolist()
-        out["examples"].append(example)
+        out["examples"].append(example(model, row, seq))
     return out
 
 
