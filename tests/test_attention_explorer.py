@@ -109,7 +109,7 @@ def test_missing_runs_are_reported(results):
         widgets.attention_explorer(broken)
 
 
-@pytest.mark.parametrize("model", ["no attention", "dot-product attention"])
+@pytest.mark.parametrize("model", ["none", "dot"])
 @pytest.mark.parametrize("length", [3, 4, 5])
 @pytest.mark.parametrize("seed, example", [(0, 0), (1, 1)])
 def test_explorer_plots_the_stored_example(results, explorer, model, length, seed, example):
@@ -118,7 +118,8 @@ def test_explorer_plots_the_stored_example(results, explorer, model, length, see
         explorer.update(model=model, length=length, seed=seed, example=example)
         png = explorer.figure.png()
     assert png.startswith(b"\x89PNG")
-    attention = {"no attention": None, "dot-product attention": "dot"}[model]
+    attention = {"none": None, "dot": "dot"}[model]
+    name = ar.model_name(attention)
     ex = ar.example(results, attention, seed, length, example)
     plotted = explorer.figure.plotted
     if attention is None:
@@ -139,7 +140,8 @@ def test_explorer_plots_the_stored_example(results, explorer, model, length, see
     cap = explorer.figure.caption
     assert f"input {ex['source']}  →  wanted {ex['target']}" in cap
     assert ("greedy: " + ex["greedy"] + (" ✓" if ex["greedy"] == ex["target"] else " ✗")) in cap
-    assert f"{model} {acc[:, i].mean():.2f} [{acc[:, i].min():.2f}, {acc[:, i].max():.2f}]" in cap
+    assert f"L = {length}, {name}, seed {seed}" in cap
+    assert f"{name} {acc[:, i].mean():.2f} [{acc[:, i].min():.2f}, {acc[:, i].max():.2f}]" in cap
     if attention:
         n = len(ex["greedy"])
         assert f"mirrored input: {ar.mirror_weight(ex['weights'], n):.2f}" in cap
@@ -149,20 +151,19 @@ def test_explorer_rejects_unknown_settings(explorer):
     with pytest.raises(ValueError, match="model must be one of"):
         explorer.update(model="transformer")
     with pytest.raises(ValueError, match="seed must be one of"):
-        explorer.update(model="no attention", seed=9)
+        explorer.update(model="none", seed=9)
     explorer.update(seed=0)
 
 
 def test_static_frames_cover_length_and_model(results):
-    e = widgets.attention_explorer(results, length=4, model="no attention")
+    e = widgets.attention_explorer(results, length=4, model="none")
     html = e.static_html(dpi=40)
     frames = json.loads(html.split("var frames = ", 1)[1].split(";\n", 1)[0])
     assert len(frames) == 3 * 2 and len(set(frames)) == 6  # every frame differs
     # one background for all frames: nothing static depends on the settings
     assert len(json.loads(html.split("var backgrounds = ", 1)[1].split(";\n", 1)[0])) == 1
-    assert 'data-labels=\'["no attention", "dot-product attention"]\'' in html.replace(
-        "&quot;", '"')
-    assert e.settings == dict(length=4, model="no attention", seed=0, example=0)
+    assert 'data-labels=\'["none", "dot"]\'' in html.replace("&quot;", '"')
+    assert e.settings == dict(length=4, model="none", seed=0, example=0)
 
 
 def test_committed_results_work_with_the_explorer():
@@ -179,5 +180,6 @@ def test_committed_results_work_with_the_explorer():
                 if attention:
                     w = ex["weights"]
                     assert w.shape[1] == L and np.allclose(w.sum(axis=1), 1, atol=1e-3)
-    e.update(model=ar.model_name(meta["attention"][0]), length=int(lengths[0]))
+    e.update(model="none" if meta["attention"][0] is None else meta["attention"][0],
+             length=int(lengths[0]))
     assert e.figure.plotted["length"] == lengths[0]

@@ -325,8 +325,8 @@ def attention_explorer(results: dict, length: int | None = None, model: str | No
 
     results: the JSON of a full run of experiments/attention_sweep.py, as a dict
     length:  the string length shown (default: the longest)
-    model:   "no attention", "dot-product attention" (or "additive attention" if trained);
-             default: the last model of the run
+    model:   the attention of the model shown: "none", "dot" (or "additive" if the run trained
+             it); default: the last model of the run
     seed:    which seed's model decodes the example (default: the first)
     example: which of the held-out strings stored for each length
     Left: exact match (greedy) against length, mean and min–max over seeds for every model, the
@@ -337,11 +337,12 @@ def attention_explorer(results: dict, length: int | None = None, model: str | No
     ar.check_results(results)
     meta = results["meta"]
     attentions = list(meta["attention"])
+    keys = ["none" if a is None else a for a in attentions]  # the slider's values
+    by_key = dict(zip(keys, attentions))
     names = [ar.model_name(a) for a in attentions]
-    by_name = dict(zip(names, attentions))
     seeds = list(meta["seeds"])
     lengths, _ = ar.accuracy_by_length(results, attentions[0])
-    acc = {name: ar.accuracy_by_length(results, a)[1] for name, a in by_name.items()}
+    acc = {name: ar.accuracy_by_length(results, a)[1] for name, a in zip(names, attentions)}
     stored = results["results"][0]["test"]["by_length"]
     n_examples = min(len(r["test"]["by_length"][0]) for r in results["results"])
     max_out = max(len(ex["greedy"]) + 1 for r in results["results"]
@@ -349,22 +350,23 @@ def attention_explorer(results: dict, length: int | None = None, model: str | No
     palette = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")
     fig = AttentionExplorerFigure(lengths, acc, dict(zip(names, palette)), max_out)
     initial = dict(length=int(lengths[-1]) if length is None else length,
-                   model=names[-1] if model is None else model,
+                   model=keys[-1] if model is None else model,
                    seed=seeds[0] if seed is None else seed, example=example)
     if len(stored) != len(lengths):
         raise ValueError("results store no examples per length (rerun the sweep)")
 
     def compute(length, model, seed, example):
-        if model not in by_name:
-            raise ValueError(f"model must be one of {names}; got {model!r}")
+        if model not in by_key:
+            raise ValueError(f"model must be one of {keys}; got {model!r}")
         if seed not in seeds:
             raise ValueError(f"seed must be one of {seeds}; got {seed!r}")
-        ex = ar.example(results, by_name[model], seed, int(length), int(example))
+        ex = ar.example(results, by_key[model], seed, int(length), int(example))
         i = int(np.flatnonzero(lengths == length)[0])
-        return dict(example=ex, i=i, seed_acc=acc[model][seeds.index(seed)])
+        name = ar.model_name(by_key[model])
+        return dict(example=ex, i=i, name=name, seed_acc=acc[name][seeds.index(seed)])
 
     def draw(data, s):
-        ex, i, model = data["example"], data["i"], s["model"]
+        ex, i, model = data["example"], data["i"], data["name"]
         weights = ex.get("weights")
         rows = len(ex["greedy"]) + 1 if weights is None else len(weights)
         outputs = (list(ex["greedy"]) + ["</s>"])[:rows]
@@ -387,12 +389,12 @@ def attention_explorer(results: dict, length: int | None = None, model: str | No
 
     controls = {
         "length": Control("string length L", "int", int(lengths[0]), int(lengths[-1]), 1),
-        "model": Control("model", "choice", options=tuple(names)),
+        "model": Control("attention", "choice", options=tuple(keys)),
         "seed": Control("seed", "choice", options=tuple(seeds)),
         "example": Control("held-out string", "int", 0, n_examples - 1, 1),
     }
     return Explorer("attention", fig, compute, draw, controls, initial,
-                    {"length": [int(L) for L in lengths], "model": names})
+                    {"length": [int(L) for L in lengths], "model": keys})
 
 
 __all__ = ["ACTIVATIONS", "Control", "Explorer", "attention_explorer", "cell_gradient_setting",
