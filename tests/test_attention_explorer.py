@@ -85,6 +85,10 @@ def test_mirror_weight():
     w = np.vstack([perfect[:2], np.full((1, S), 1 / S)])
     assert ar.mirror_weight(w, n_letters=2) == 1.0
     assert ar.mirror_weight(w) < 1.0
+    # one step later: output t on input S - t; row 0 has no such input
+    later = np.roll(perfect, 1, axis=1)
+    assert ar.mirror_weight(later, offset=1) == pytest.approx((S - 1) / S)
+    assert ar.mirror_weight(later) == 0.0
 
 
 @pytest.mark.parametrize("call, match", [

@@ -94,11 +94,13 @@ def example(results: dict, attention: str | None, seed: int, length: int,
     return ex
 
 
-def mirror_weight(weights: np.ndarray, n_letters: int | None = None) -> float:
+def mirror_weight(weights: np.ndarray, n_letters: int | None = None, offset: int = 0) -> float:
     """Mean attention weight on the mirrored input position, over the letter outputs. Chapter 6.
 
     weights:   (T_out, S) attention weights, row t for output step t
     n_letters: how many rows are letters (the rest: the step that emitted </s>); None = all
+    offset:    read input S - 1 - t + offset instead (1: the step after the mirrored letter,
+               whose encoder state has just read it); a position outside the input counts 0
     For reversal, output t should read input S - 1 - t (0-based); 1.0 means a perfect mirror
     diagonal, 1/S uniform weights. Only the first min(S, n_letters) rows count.
     """
@@ -109,6 +111,10 @@ def mirror_weight(weights: np.ndarray, n_letters: int | None = None) -> float:
     if not isinstance(n, (int, np.integer)) or not 1 <= n <= w.shape[0]:
         raise ValueError(f"n_letters must be an int in 1..{w.shape[0]} (the rows of weights) "
                          f"or None; got {n_letters!r}")
+    if not isinstance(offset, (int, np.integer)):
+        raise ValueError(f"offset must be an int; got {offset!r}")
     S = w.shape[1]
     t = np.arange(min(S, n))
-    return float(w[t, S - 1 - t].mean())
+    j = S - 1 - t + offset
+    inside = (j >= 0) & (j < S)
+    return float(np.where(inside, w[t, np.clip(j, 0, S - 1)], 0.0).mean())
