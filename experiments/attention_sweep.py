@@ -23,7 +23,8 @@ and the validation curve stored with every full run shows whether 3000 updates r
 
 Usage (from the repository root):
 
-    python experiments/attention_sweep.py --jobs 2   # quick + 2 models x 5 seeds, ~25-40 CPU min
+    python experiments/attention_sweep.py --jobs 2   # quick + 2 models x 5 seeds (47 min wall
+                                                     # on the shared, heavily loaded machine)
     python experiments/attention_sweep.py --quick    # the notebook's live setting, ~10 s
 
 The results (small JSON) go to experiments/results/attention_sweep.json, or to --out. The full
