@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 from helpers import run_quick
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,11 +35,45 @@ def test_committed_results_cover_every_model_and_seed():
         assert all(lp <= 0 for lp in t["greedy_logp"] + t["beam_logp"])
         assert all(math.isfinite(v) for v in r["loss_curve"])
     for r in res["results"] + res["quick"]:
-        for ex in r["test"]["examples"]:
+        per_length = [ex for exs in r["test"]["by_length"] for ex in exs]
+        for ex in r["test"]["examples"] + per_length:
             if r["attention"]:
                 # (output steps, source steps), each row a distribution over the source
                 assert all(len(row) == len(ex["source"]) for row in ex["weights"])
                 assert all(abs(sum(row) - 1) < 1e-3 for row in ex["weights"])
+        for L, exs in zip(r["test"]["lengths"], r["test"]["by_length"]):
+            assert [len(ex["source"]) for ex in exs] == [L] * len(exs) and exs
+
+
+def test_full_run_has_five_seeds_and_its_validation_curves():
+    """The chapter reports >= 5 seeds, and every full run recorded its validation loss (the
+    evidence for the budget) at every val_every updates up to the last one."""
+    res = _committed()
+    meta = res["meta"]
+    assert len(meta["seeds"]) >= 5 and "fewer_seeds_because" not in meta
+    every, steps = meta["val_every"], meta["full"]["steps"]
+    for r in res["results"]:
+        assert [step for step, _ in r["val_curve"]] == list(range(every, steps + 1, every))
+        assert all(math.isfinite(v) and v > 0 for _, v in r["val_curve"])
+        assert all(0 < n <= meta["n_val_drawn"] for n in r["n_val"])
+
+
+def test_validation_strings_are_neither_test_nor_training_strings():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("attention_sweep", SCRIPT)
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    lengths = sweep.FULL["lengths"]
+    test = sweep.heldout_set(lengths, sweep.FULL["n_test"])
+    test_rows = {tuple(row) for rows in test.values() for row in rows}
+    val = sweep.validation_set(lengths, sweep.N_VAL, test_rows)
+    val_rows = {tuple(row) for rows in val.values() for row in rows}
+    assert val_rows and not val_rows & test_rows
+    rng = np.random.default_rng(0)
+    for L in range(lengths[0], lengths[1] + 1):
+        src, _, _ = sweep.make_batch(rng, 64, L, test_rows | val_rows)
+        assert not {tuple(row) for row in src} & (test_rows | val_rows)
 
 
 def test_quick_setting_reproduces_committed_numbers(tmp_path):

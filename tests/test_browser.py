@@ -3,8 +3,8 @@
 Serves _build/html on 127.0.0.1 and visits every page with every non-local request blocked
 (the book must be readable offline). On each page: no console errors, no failed requests, every
 image loaded, maths typeset, title and previous/next navigation present. The search page finds
-results, and the chapter 4 and 5 explorers' sliders change the figure. Screenshots of the landing
-page and the chapter 4 explorer are saved into _build/html/_screenshots/.
+results, and the chapter 4, 5 and 6 (attention) explorers' sliders change the figure. Screenshots
+of the landing page and the chapter 4 explorer are saved into _build/html/_screenshots/.
 
 Needs `make book` first (make test builds it). The browser is a system chromium, or else the one
 Playwright manages (tools/browser.py says which ran: it is in pytest's header). Without any, the
@@ -191,7 +191,8 @@ def _explorer_page(path: str) -> str:
 
 
 # chapter 5's explorer is on its first page, lstm_gru (deep_bidirectional sorts before it)
-@pytest.mark.parametrize("chapter", ["chapters/04_", "chapters/05_lstm_gru/lstm_gru"])
+@pytest.mark.parametrize("chapter", ["chapters/04_", "chapters/05_lstm_gru/lstm_gru",
+                                     "chapters/06_applications/attention"])
 def test_static_explorer_slider_changes_the_figure(browser, server, chapter):
     w = PageWatch(browser, server)
     w.goto(f"{server}/{_explorer_page(chapter)}")

@@ -194,6 +194,7 @@ def test_memory_explorer_update():
 @pytest.mark.parametrize("notebook, limit", [
     ("chapters/04_vanishing_exploding/vanishing_exploding.ipynb", 470_000),
     ("chapters/05_lstm_gru/lstm_gru.ipynb", 470_000),
+    ("chapters/06_applications/attention.ipynb", 350_000),
 ])
 def test_committed_explorer_frames_stay_small(notebook, limit):
     """The built chapter 4 page must stay under 800 KB (issue 10): the explorer's inline HTML is

@@ -440,3 +440,109 @@ def saturation_scatter(fractions: dict, *, others: dict | None = None,
     axes[0].set_ylabel("fraction right-saturated (> 0.9)")
     axes[0].legend(fontsize=8, loc="upper right")
     return axes
+
+class AttentionExplorerFigure(LayeredFigure):
+    """Chapter 6's explorer: exact match against string length for each model (left) and the
+    attention weights of one held-out string (right).
+
+    The left panel's background holds every model's mean over seeds with its min–max band; the
+    chosen model's seed curve, its mean at the chosen length and a line at that length are the
+    dynamic part. The right panel has no ticks (its limits follow the string length without
+    changing the background); the letters are dynamic text, so one background serves every frame.
+    """
+
+    def __init__(self, lengths: np.ndarray, curves: dict[str, np.ndarray], colors: dict[str, str],
+                 max_out: int, figsize=(9.0, 3.7)) -> None:
+        self.fig = Figure(figsize=figsize, dpi=self.live_dpi)
+        self.fig.subplots_adjust(left=0.07, right=0.95, bottom=0.15, top=0.86, wspace=0.28)
+        self.ax_acc, self.ax_map = self.fig.subplots(1, 2, width_ratios=[1.25, 1])
+        self.colors = dict(colors)
+        lengths = np.asarray(lengths)
+        for name, acc in curves.items():  # acc: (seeds, lengths)
+            color = self.colors[name]
+            self.ax_acc.plot(lengths, acc.mean(axis=0), "o-", ms=3, lw=1.5, color=color,
+                             label=f"{name}: mean")
+            self.ax_acc.fill_between(lengths, acc.min(axis=0), acc.max(axis=0), color=color,
+                                     alpha=0.15, lw=0)
+        (self.seed_line,) = self.ax_acc.plot([], [], "--", lw=1.2, color="k")
+        self.length_line = self.ax_acc.axvline(lengths[0], color="#777777", lw=1, ls=":")
+        (self.mean_mark,) = self.ax_acc.plot([], [], "o", ms=9, mfc="none", mew=2, color="k")
+        self.ax_acc.set_xlim(lengths[0] - 0.5, lengths[-1] + 0.5)
+        self.ax_acc.set_ylim(-0.02, 1.02)
+        self.ax_acc.set_xlabel("string length L")
+        self.ax_acc.set_ylabel("exact match (greedy)")
+        # legend-only proxies: what the band and the dynamic dashed curve mean
+        self.ax_acc.fill_between([], [], [], color="#999999", alpha=0.3, lw=0,
+                                 label="min–max over seeds")
+        self.ax_acc.plot([], [], "--", lw=1.2, color="#555555", label="the chosen seed")
+        self.ax_acc.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, fontsize=8,
+                           frameon=False, borderaxespad=0)
+        self.heat = self.ax_map.imshow(np.zeros((2, 2)), cmap="Blues", vmin=0, vmax=1,
+                                       interpolation="nearest", aspect="auto")
+        self.fig.colorbar(self.heat, ax=self.ax_map, fraction=0.06, pad=0.03, ticks=[0, 0.5, 1])
+        (self.mirror,) = self.ax_map.plot([], [], "s", ms=4, mfc="none", mec="#d62728", mew=1)
+        self.ax_map.set_xticks([])
+        self.ax_map.set_yticks([])
+        self.ax_map.set_xlabel("input letter", labelpad=14)
+        self.ax_map.set_ylabel("output letter (greedy)", labelpad=14)
+        self.ax_map.set_title("attention weights α (□: mirrored position)", fontsize=9)
+        below = self.ax_map.get_xaxis_transform()  # x in data, y in axes coordinates
+        beside = self.ax_map.get_yaxis_transform()  # x in axes, y in data coordinates
+        n_in = int(lengths.max())
+        self.in_letters = [self.ax_map.text(0, -0.02, "", transform=below, ha="center", va="top",
+                                            fontsize=8, clip_on=False) for _ in range(n_in)]
+        self.out_letters = [self.ax_map.text(-0.02, 0, "", transform=beside, ha="right",
+                                             va="center", fontsize=8, clip_on=False)
+                            for _ in range(max_out)]
+        self.note = self.ax_map.text(0.5, 0.5, "", transform=self.ax_map.transAxes, ha="center",
+                                     va="center", fontsize=9, wrap=True,
+                                     bbox=dict(boxstyle="round", fc="white", alpha=0.9))
+        self.dynamic = [self.seed_line, self.length_line, self.mean_mark, self.heat,
+                        self.mirror, *self.ax_map.spines.values(), *self.in_letters,
+                        *self.out_letters, self.note]
+        self.caption = ""
+        self.plotted: dict[str, object] = {}
+
+    def background_key(self) -> tuple:
+        # nothing static depends on the settings: one background for every frame
+        return ()
+
+    def update(self, model: str, length: int, mean_at_length: float, seed_lengths: np.ndarray,
+               seed_acc: np.ndarray, source: str, outputs: list[str],
+               weights: np.ndarray | None, caption: str = "") -> None:
+        """model: the chosen model's name (a key of `colors`); length: the chosen L;
+        mean_at_length: its mean exact match there; seed_lengths, seed_acc: (L,) one seed's
+        curve; source: the input string; outputs: the output symbols, one per map row;
+        weights: (T_out, S) attention weights, or None for a model without attention."""
+        color = self.colors[model]
+        self.seed_line.set_data(seed_lengths, seed_acc)
+        self.seed_line.set_color(color)
+        self.length_line.set_xdata([length, length])
+        self.mean_mark.set_data([length], [mean_at_length])
+        self.mean_mark.set_color(color)
+        S = len(source)
+        rows = len(outputs)
+        self.ax_map.set_xlim(-0.5, S - 0.5)
+        self.ax_map.set_ylim(rows - 0.5, -0.5)
+        if weights is None:  # nothing to show: a transparent map under the note
+            self.heat.set_data(np.zeros((rows, S)))
+            self.heat.set_alpha(0.0)
+            self.mirror.set_data([], [])
+            self.note.set_text("no attention:\nthe decoder reads the input\nonly through the "
+                               "encoder's\nfinal state h_S")
+        else:
+            self.heat.set_data(weights)
+            self.heat.set_alpha(None)
+            t = np.arange(min(S, sum(out != "</s>" for out in outputs)))
+            self.mirror.set_data(S - 1 - t, t)
+            self.note.set_text("")
+        self.heat.set_extent((-0.5, S - 0.5, rows - 0.5, -0.5))
+        for j, text in enumerate(self.in_letters):
+            text.set_text(source[j] if j < S else "")
+            text.set_x(j)
+        for t, text in enumerate(self.out_letters):
+            text.set_text(outputs[t] if t < rows else "")
+            text.set_y(t)
+        self.plotted = {"model": model, "length": length, "weights": weights,
+                        "seed_acc": np.asarray(seed_acc), "outputs": list(outputs)}
+        self.caption = caption

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from rnnlab import attention_results as ar
 from rnnlab.activations import ACTIVATIONS
 from rnnlab.experiments import cell_gradient_setting, gradient_flow_setting
-from rnnlab.plots import CellComparisonFigure, GradientFlowFigure
+from rnnlab.plots import AttentionExplorerFigure, CellComparisonFigure, GradientFlowFigure
 
 
 @dataclass(frozen=True)
@@ -313,5 +314,88 @@ def memory_explorer(T: int = 100, forget_bias: float = 1.0, H: int = 32, seed: i
                     {"T": static_Ts, "forget_bias": static_biases})
 
 
-__all__ = ["ACTIVATIONS", "Control", "Explorer", "cell_gradient_setting", "gradient_explorer",
-           "gradient_flow_setting", "memory_explorer"]
+# --------------------------------------------------------------------------------------------
+# Chapter 6: seq2seq with and without attention, over string length
+# --------------------------------------------------------------------------------------------
+
+
+def attention_explorer(results: dict, length: int | None = None, model: str | None = None,
+                       seed: int | None = None, example: int = 0) -> Explorer:
+    """Chapter 6's explorer over the committed attention sweep (no training, no kernel needed).
+
+    results: the JSON of a full run of experiments/attention_sweep.py, as a dict
+    length:  the string length shown (default: the longest)
+    model:   the attention of the model shown: "none", "dot" (or "additive" if the run trained
+             it); default: the last model of the run
+    seed:    which seed's model decodes the example (default: the first)
+    example: which of the held-out strings stored for each length
+    Left: exact match (greedy) against length, mean and min–max over seeds for every model, the
+    chosen seed's curve dashed. Right: the chosen model's attention weights while it decodes a
+    held-out string of the chosen length. The static book gets frames over length × model at
+    the initial seed and example; the live widget also moves the seed and the example.
+    """
+    ar.check_results(results)
+    meta = results["meta"]
+    attentions = list(meta["attention"])
+    keys = ["none" if a is None else a for a in attentions]  # the slider's values
+    by_key = dict(zip(keys, attentions))
+    names = [ar.model_name(a) for a in attentions]
+    seeds = list(meta["seeds"])
+    lengths, _ = ar.accuracy_by_length(results, attentions[0])
+    acc = {name: ar.accuracy_by_length(results, a)[1] for name, a in zip(names, attentions)}
+    stored = results["results"][0]["test"]["by_length"]
+    n_examples = min(len(r["test"]["by_length"][0]) for r in results["results"])
+    max_out = max(len(ex["greedy"]) + 1 for r in results["results"]
+                  for per_length in r["test"]["by_length"] for ex in per_length)
+    palette = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")
+    fig = AttentionExplorerFigure(lengths, acc, dict(zip(names, palette)), max_out)
+    initial = dict(length=int(lengths[-1]) if length is None else length,
+                   model=keys[-1] if model is None else model,
+                   seed=seeds[0] if seed is None else seed, example=example)
+    if len(stored) != len(lengths):
+        raise ValueError("results store no examples per length (rerun the sweep)")
+
+    def compute(length, model, seed, example):
+        if model not in by_key:
+            raise ValueError(f"model must be one of {keys}; got {model!r}")
+        if seed not in seeds:
+            raise ValueError(f"seed must be one of {seeds}; got {seed!r}")
+        ex = ar.example(results, by_key[model], seed, int(length), int(example))
+        i = int(np.flatnonzero(lengths == length)[0])
+        name = ar.model_name(by_key[model])
+        return dict(example=ex, i=i, name=name, seed_acc=acc[name][seeds.index(seed)])
+
+    def draw(data, s):
+        ex, i, model = data["example"], data["i"], data["name"]
+        weights = ex.get("weights")
+        rows = len(ex["greedy"]) + 1 if weights is None else len(weights)
+        outputs = (list(ex["greedy"]) + ["</s>"])[:rows]
+        mark = {True: "✓", False: "✗"}
+        lines = [f"L = {s['length']}, {model}, seed {s['seed']}, held-out string "
+                 f"{s['example'] + 1} of {n_examples}",
+                 f"input {ex['source']}  →  wanted {ex['target']}",
+                 f"greedy: {ex['greedy'] or '(empty)'} {mark[ex['greedy'] == ex['target']]}    "
+                 f"beam search: {ex['beam'] or '(empty)'} {mark[ex['beam'] == ex['target']]}"]
+        if weights is not None and ex["greedy"]:
+            mirror = ar.mirror_weight(weights, min(len(ex["greedy"]), len(weights)))
+            lines.append(f"mean weight on the mirrored input: {mirror:.2f} "
+                         f"(uniform: 1/L = {1 / s['length']:.2f})")
+        lines.append(f"exact match at L = {s['length']} (greedy, {len(seeds)} seeds, mean "
+                     "[min, max]): " + "; ".join(
+                         f"{name} {a[:, i].mean():.2f} [{a[:, i].min():.2f}, {a[:, i].max():.2f}]"
+                         for name, a in acc.items()))
+        fig.update(model, s["length"], float(acc[model][:, i].mean()), lengths,
+                   data["seed_acc"], ex["source"], outputs, weights, "\n".join(lines))
+
+    controls = {
+        "length": Control("string length L", "int", int(lengths[0]), int(lengths[-1]), 1),
+        "model": Control("attention", "choice", options=tuple(keys)),
+        "seed": Control("seed", "choice", options=tuple(seeds)),
+        "example": Control("held-out string", "int", 0, n_examples - 1, 1),
+    }
+    return Explorer("attention", fig, compute, draw, controls, initial,
+                    {"length": [int(L) for L in lengths], "model": keys})
+
+
+__all__ = ["ACTIVATIONS", "Control", "Explorer", "attention_explorer", "cell_gradient_setting",
+           "gradient_explorer", "gradient_flow_setting", "memory_explorer"]
