@@ -441,6 +441,7 @@ def saturation_scatter(fractions: dict, *, others: dict | None = None,
     axes[0].legend(fontsize=8, loc="upper right")
     return axes
 
+
 class AttentionExplorerFigure(LayeredFigure):
     """Chapter 6's explorer: exact match against string length for each model (left) and the
     attention weights of one held-out string (right).
