@@ -17,12 +17,15 @@ returns it as text for the page.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zlib
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -93,7 +96,8 @@ def _fast_png(rgba: np.ndarray) -> bytes:
     h, w = rgba.shape[:2]
     rows = np.empty((h, 1 + 3 * w), np.uint8)
     rows[:, 0] = 0  # filter type "None" for every row
-    rows[:, 1:].reshape(h, w, 3)[...] = rgba[..., :3]
+    # = rgba[..., :3], gathered with one index array: a third of the time of the strided copy
+    rows[:, 1:] = np.take(np.ascontiguousarray(rgba).reshape(h, 4 * w), _rgb_columns(w), axis=1)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
@@ -101,7 +105,15 @@ def _fast_png(rgba: np.ndarray) -> bytes:
 
     header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlacing
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b""))
+
+
+@functools.lru_cache(maxsize=4)
+def _rgb_columns(w: int) -> np.ndarray:
+    """Byte offsets of R, G, B in a row of w RGBA pixels (skipping every alpha byte)."""
+    index = np.arange(4 * w).reshape(w, 4)[:, :3].ravel()
+    index.flags.writeable = False  # cached: shared by every call
+    return index
 
 
 class LayeredFigure:
@@ -225,11 +237,14 @@ class GradientFlowFigure(LayeredFigure):
         # above the axes, so that no curve is ever hidden behind it
         self.ax_norm.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=3, fontsize=8,
                             frameon=False, borderaxespad=0, handlelength=1.6, columnspacing=1)
-        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#999999")  # grey: overflowed
-        self.heat = self.ax_h.imshow(np.zeros((self.n_units, 2)), aspect="auto", cmap=cmap,
-                                     vmin=-1, vmax=1, interpolation="nearest", origin="lower")
-        self.colorbar = self.fig.colorbar(self.heat, ax=self.ax_h, fraction=0.06, pad=0.03,
-                                          ticks=[-1, 0, 1])
+        # grey: overflowed. The heat map is coloured here and handed to imshow as RGBA bytes,
+        # which Agg draws in about half the time of scalar data it would colour-map itself.
+        self.heat_colors = ScalarMappable(Normalize(-1, 1),
+                                          plt.get_cmap("RdBu_r").with_extremes(bad="#999999"))
+        self.heat = self.ax_h.imshow(np.zeros((self.n_units, 2, 4), np.uint8), aspect="auto",
+                                     interpolation="nearest", origin="lower")
+        self.colorbar = self.fig.colorbar(self.heat_colors, ax=self.ax_h, fraction=0.06,
+                                          pad=0.03, ticks=[-1, 0, 1])
         self.h_note = self.ax_h.text(0.5, 0.5, "", transform=self.ax_h.transAxes, ha="center",
                                      va="center", color="k", fontsize=9,
                                      bbox=dict(boxstyle="round", fc="white", alpha=0.9))
@@ -281,7 +296,8 @@ class GradientFlowFigure(LayeredFigure):
                 colour = np.where(ok, h, np.nan)
             else:  # signed log scale: ±1 is ±max|h_t|, so growth over many decades stays visible
                 colour = np.where(ok, np.sign(h) * np.log1p(np.abs(h)) / np.log1p(big), np.nan)
-        self.heat.set_data(colour.T)
+        self.plotted["heat"] = colour.T  # (units, T) values in [−1, 1], NaN where overflowed
+        self.heat.set_data(self.heat_colors.to_rgba(colour.T, bytes=True))  # NaN: grey
         self.heat.set_extent((0.5, T + 0.5, -0.5, h.shape[1] - 0.5))
         self.ax_h.set_xlim(0.5, T + 0.5)
         self.ax_h.set_ylim(-0.5, h.shape[1] - 0.5)
