@@ -17,8 +17,13 @@ runs them in a rotating order, so none always comes first):
   blitted onto them at 100 dpi, the heat map handed to imshow as scalars that Agg colour-maps;
   the PNG written directly from a strided RGB copy;
 * now: ``rnn_jacobian_log10_norms_fast`` (preallocated buffers, rescaled only at the stored k
-  and where a growth bound requires it, ``eigvalsh`` of the Gram matrices), the heat map
-  coloured once into RGBA bytes, the RGB bytes gathered with one index array.
+  and where a growth bound requires it, ``eigvalsh`` of the Gram matrices), and no raster at
+  all: ``figure.svg()`` sends the cached static part as one PNG and the curves and the heat
+  map's pixels as SVG that the browser draws (what ``Explorer.live_widget`` shows now).
+
+For reference, the PNG path is also timed as it is now (the heat map coloured once into RGBA
+bytes before the blit, the PNG's RGB bytes gathered with one index array), and the bytes a move
+sends to the browser are counted.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
         python benchmarks/bench_explorer.py [--repeats 16] [--no-original]
@@ -146,6 +151,11 @@ def _session2_move(ex: widgets.Explorer, move: dict) -> bytes:
 
 def _move(ex: widgets.Explorer, move: dict) -> bytes:
     ex.update(**move)
+    return ex.figure.svg()
+
+
+def _png_move(ex: widgets.Explorer, move: dict) -> bytes:
+    ex.update(**move)
     return ex.figure.png()
 
 
@@ -172,13 +182,18 @@ class Timer:
 
 def main(repeats: int = 16, original: bool = True) -> None:
     explorers = {g: widgets.gradient_explorer(T=500, H=64, scale="fixed")
-                 for g in ("original", "session 2", "now")}
+                 for g in ("original", "session 2", "now", "now, PNG")}
     for g, ex in explorers.items():  # first draw: fills the background cache, as a display does
-        _session2_render(ex.figure) if g != "now" else ex.figure.png()
+        _session2_render(ex.figure) if g in ("original", "session 2") else ex.figure.png()
+    explorers["now"].figure.svg()
     moves = [dict(rho=r) for r in (0.8, 1.2, 2.0, 0.5)] * math.ceil(repeats / 4)
     moves = moves[:repeats]
-    generations = ["original", "session 2", "now"] if original else ["session 2", "now"]
-    end_to_end = {"original": _original_move, "session 2": _session2_move, "now": _move}
+    generations = ["session 2", "now", "now, PNG"]
+    if original:
+        generations.insert(0, "original")
+    end_to_end = {"original": _original_move, "session 2": _session2_move, "now": _move,
+                  "now, PNG": _png_move}
+    sent: dict[str, list[int]] = {}
     t = Timer()
     for i, move in enumerate(moves):
         # the steps one by one, on the same setting (rotating order) ...
@@ -204,11 +219,14 @@ def main(repeats: int = 16, original: bool = True) -> None:
         ex.figure.update(flows["recompute now"], s["scale"])
         old = explorers["session 2"].figure
         old.update(flows["recompute now"], s["scale"])
-        for j in range(2):
-            if (i + j) % 2:
+        for j in range(3):
+            step = (i + j) % 3
+            if step == 0:
                 t("blit session 2", _session2_render, old)
-            else:
+            elif step == 1:
                 t("blit now", ex.figure.render)
+            else:
+                t("svg now", ex.figure.svg)
         rgba = ex.figure.render().copy()
         for j in range(2):
             if (i + j) % 2:
@@ -218,19 +236,22 @@ def main(repeats: int = 16, original: bool = True) -> None:
         # ... and the whole move, end to end
         for j in range(len(generations)):
             g = generations[(i + j) % len(generations)]
-            t(f"end to end {g}", end_to_end[g], explorers[g], move)
+            sent.setdefault(g, []).append(
+                len(t(f"end to end {g}", end_to_end[g], explorers[g], move)))
 
     rows = [
         ("recompute, plain norms at 129 k (original)", "recompute original"),
         ("recompute, session 2's fast norms at 65 k", "recompute session 2"),
         ("recompute, fast norms at 65 k (now)", "recompute now"),
         ("blit redraw, 100 dpi, scalar heat map (session 2)", "blit session 2"),
-        ("blit redraw, 100 dpi, RGBA heat map (now)", "blit now"),
         ("PNG, strided RGB copy (session 2)", "png session 2"),
-        ("PNG, RGB gathered by index (now)", "png now"),
+        ("SVG: curves, heat map pixels, cached static PNG (now)", "svg now"),
+        ("  for reference: blit with an RGBA heat map", "blit now"),
+        ("  for reference: PNG, RGB gathered by index", "png now"),
         ("original, end to end (full redraw, palette PNG)", "end to end original"),
-        ("session 2, end to end", "end to end session 2"),
-        ("now, end to end (ex.update + figure.png)", "end to end now"),
+        ("session 2, end to end (blit + PNG)", "end to end session 2"),
+        ("now, end to end (ex.update + figure.svg)", "end to end now"),
+        ("  for reference: now with the PNG path", "end to end now, PNG"),
     ]
     print(f"gradient explorer, T=500, H=64, one ρ move, {len(moves)} moves: "
           "median [quartiles] in ms")
@@ -244,6 +265,8 @@ def main(repeats: int = 16, original: bool = True) -> None:
               f" {wall[0]:7.1f} [{wall[1]:6.1f}, {wall[2]:6.1f}]")
     now, before = (statistics.median(t.cpu[f"end to end {g}"]) for g in ("now", "session 2"))
     print(f"  now / session 2, end to end, CPU: {now / before:.2f}")
+    print("  bytes sent to the browser per move: " + ", ".join(
+        f"{g} {statistics.median(n) / 1e3:.1f} KB" for g, n in sent.items()))
     print("  goal: end to end <= 50 ms")
 
 
