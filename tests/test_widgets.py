@@ -280,3 +280,17 @@ def test_memory_explorer_live_svg():
     ex = widgets.memory_explorer(T=50, H=8)
     root, ns = _svg_elements(ex.figure.svg())
     assert len(root.findall(f"{ns}polyline")) == 4  # one curve per cell
+
+
+def test_live_widget_shows_the_svg_and_follows_the_sliders():
+    import ipywidgets as w
+
+    ex = widgets.gradient_explorer(T=20, H=4, static_rhos=(1.0,), static_Ts=(20,))
+    box = ex.live_widget()
+    image = next(c for c in box.children if isinstance(c, w.Image))
+    assert image.format == "svg+xml" and bytes(image.value).startswith(b"<svg")
+    before = image.value
+    slider = box.children[0].children[0]  # the spectral radius
+    slider.value = 2.0
+    assert ex.settings["rho"] == 2.0
+    assert bytes(image.value) == ex.figure.svg() and bytes(image.value) != bytes(before)

@@ -9,8 +9,11 @@ non-finite (a hidden state that overflowed, a product that is exactly zero) are 
 
 The explorers' figures separate what changes with a setting (curves, the heat map: the
 *dynamic* artists) from what does not (axes, ticks, labels, legend). The static part is drawn
-once and cached; a redraw blits only the dynamic artists onto it, which keeps a slider move
-cheap, and the static book ships the static part once per axis layout instead of once per frame.
+once and cached. The live widget receives it as one PNG inside an SVG whose dynamic artists are
+vector elements the browser draws (``LayeredFigure.svg``), so a slider move rasterises and
+encodes nothing but the heat map's few pixels; a raster redraw (``render``, ``png``) blits only
+the dynamic artists onto the cache, and the static book ships the static part once per axis
+layout instead of once per frame.
 Changing text (the regime, the measured norm) is not drawn into the raster at all: ``caption``
 returns it as text for the page.
 """
@@ -96,7 +99,7 @@ def _palette_png(rgba: np.ndarray, colors: int = 96, transparent=None) -> bytes:
 
 
 def _fast_png(rgba: np.ndarray) -> bytes:
-    """PNG of an (h, w, 4) image, encoded for speed (the live widget), not for size.
+    """PNG of an (h, w, 4) image, encoded for speed (``png``; the SVG's heat map), not size.
 
     Written directly (RGB, 8 bits, no row filter, zlib level 1): about twice as fast as Pillow's
     encoder at level 1, which tries a filter per row, for a file of the same size (the figure is
@@ -130,13 +133,14 @@ class LayeredFigure:
 
     Subclasses fill ``fig``, ``dynamic`` and ``background_key()`` (whatever changes the static
     pixels: axis limits, labels). ``render`` draws the static part once per key and blits the
-    dynamic artists onto it; ``png`` encodes that for the live widget; ``png_layers`` gives the
+    dynamic artists onto it; ``png`` encodes that; ``svg`` is the live widget's image (the
+    cached static part plus the dynamic artists as SVG elements); ``png_layers`` gives the
     static frames a shared background and a transparent foreground with only what changed.
     """
 
     fig: Figure
     dynamic: list
-    live_dpi = 100  # the live widget's image: 100 dpi, sharp at the size Jupyter shows it
+    live_dpi = 100  # the live image's static part: 100 dpi, the size Jupyter shows it at
     # The static book's frames: 160 pixels per inch, shown at 100 CSS px per inch, so 1.6 device
     # pixels per CSS pixel: sharp on HiDPI screens while a page of 35 frames stays under 800 KB.
     frame_dpi = 160
@@ -183,7 +187,7 @@ class LayeredFigure:
         return np.asarray(canvas.buffer_rgba())
 
     def png(self, dpi: float | None = None) -> bytes:
-        """PNG bytes of the current figure, fast to encode (what the live widget shows)."""
+        """PNG bytes of the current figure, fast to encode."""
         return _fast_png(self.render(dpi))
 
     def svg(self) -> bytes:
