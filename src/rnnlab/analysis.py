@@ -159,8 +159,8 @@ def rnn_jacobian_log10_norms_fast(h, Wh, activation: str = "tanh", ord: int | st
     h:  (T, H) hidden states h_1 … h_T of one sequence
     Wh: (H, H) recurrent weights
     activation, ord, ks: as ``rnn_jacobians`` and ``jacobian_log10_norms``
-    Same numbers as the plain version (tests/test_analysis.py checks them to 1e-12), in about
-    half the time at T = 500, H = 64 (the live explorer's slider; benchmarks/bench_explorer.py):
+    Same numbers as the plain version (tests/test_analysis.py checks them to 1e-12), faster (the
+    live explorer's slider at T = 500, H = 64: benchmarks/bench_explorer.py):
 
     * the (T, H, H) Jacobians are never built: P J_k = (P diag(σ'(a_k))) Whᵀ, a column scaling
       and one product per step, written into two preallocated buffers;
