@@ -184,3 +184,66 @@ def test_fast_norms_at_the_extremes():
     np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="ord"):
         analysis.rnn_jacobian_log10_norms_fast(s, Wh, "sigmoid", ord=1)
+
+
+@pytest.mark.parametrize("tiny_log2, safe_log2, max_interval", [
+    (2000.0, 300.0, 32),   # every interval longer than one step is redone step by step
+    (-1000.0, 5.0, 32),    # rescaled whenever the bound allows a growth beyond 2^5
+    (-1000.0, 300.0, 3),   # at least every third step
+])
+def test_fast_norms_do_not_depend_on_when_the_product_is_rescaled(monkeypatch, tiny_log2,
+                                                                   safe_log2, max_interval):
+    """Rescaling by powers of two is exact: the fast path's numbers do not depend on the
+    interval logic (here forced into its rarely taken branches) and equal the plain version."""
+    monkeypatch.setattr(analysis, "_TINY_LOG2", tiny_log2)
+    monkeypatch.setattr(analysis, "_SAFE_LOG2", safe_log2)
+    monkeypatch.setattr(analysis, "_MAX_INTERVAL", max_interval)
+    rng = np.random.default_rng(4)
+    for activation, rho, T, ks in [("tanh", 1.5, 200, analysis.evenly_spaced_steps(200, 16)),
+                                   ("sigmoid", 0.3, 120, np.array([120, 0, 60])),
+                                   ("relu", 1.0, 90, None)]:
+        Wh = init.recurrent_matrix(8, rho, rng)
+        x = rng.standard_normal((T, 1))
+        with np.errstate(all="ignore"):
+            h = layers.rnn_forward(x[None], np.zeros((1, 8)), rng.standard_normal((1, 8)), Wh,
+                                   np.zeros(8), activation=activation)[0][0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fast = analysis.rnn_jacobian_log10_norms_fast(h, Wh, activation, 2, ks)
+        np.testing.assert_allclose(fast, _plain_log10_norms(h, Wh, activation, 2, ks),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_fast_norms_survive_a_long_tiny_interval():
+    """Products that shrink by 10^−300 per step between two stored k (far below float64's
+    smallest normal number if not rescaled in between) still equal the plain version."""
+    rng = np.random.default_rng(5)
+    H, T = 6, 60
+    Wh = init.recurrent_matrix(H, 1.0, rng)
+    s = np.full((T, H), 0.5)
+    s[20:30, : H - 1] = 1e-300  # five of six units nearly off for ten steps: σ' ≈ 1e-300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast = analysis.rnn_jacobian_log10_norms_fast(s, Wh, "sigmoid", 2, np.array([T, 0]))
+    plain = _plain_log10_norms(s, Wh, "sigmoid", 2, np.array([T, 0]))
+    assert np.isfinite(fast).all()
+    np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-12)
+    # an exactly-zero product inside a long interval (every relu off at step 11)
+    h = np.abs(rng.standard_normal((T, H)))
+    h[10] = -1.0
+    ks = np.array([T, 30, 0])
+    fast = analysis.rnn_jacobian_log10_norms_fast(h, Wh, "relu", 2, ks)
+    np.testing.assert_array_equal(np.isneginf(fast), [False, False, True])
+    np.testing.assert_allclose(fast, _plain_log10_norms(h, Wh, "relu", 2, ks), atol=1e-12)
+
+
+def test_fast_norms_report_overflow_like_the_plain_version():
+    """A product beyond float64 in one step (entries 1e307, H = 64): NaN where the plain
+    version has NaN, no warning."""
+    Wh, h = np.full((64, 64), 1e307), np.zeros((4, 64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast = analysis.rnn_jacobian_log10_norms_fast(h, Wh, "linear")
+    plain = _plain_log10_norms(h, Wh, "linear", 2, None)
+    assert np.isnan(plain[:3]).all() and np.isfinite(plain[3:]).all()
+    np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-12)

@@ -220,3 +220,78 @@ def test_live_png_is_the_rendered_frame(explorer):
     pixels = explorer.figure.render(60)[..., :3]
     decoded = np.asarray(Image.open(BytesIO(png)).convert("RGB"))
     np.testing.assert_array_equal(decoded, pixels)
+
+
+def _svg_elements(svg: bytes):
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)  # well-formed XML, or this raises
+    ns = "{http://www.w3.org/2000/svg}"
+    return root, ns
+
+
+@pytest.mark.parametrize("settings", [dict(rho=1.2, T=100, activation="tanh"),
+                                      dict(rho=3.0, T=1000, activation="linear")])
+def test_live_svg_holds_the_plotted_curves(explorer, settings):
+    """The live image (SVG) puts the curves where matplotlib's transforms put them, the heat map
+    as its own pixels over the heat axes, and the cached static part underneath."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    explorer.update(scale="fixed", H=16, **settings)
+    fig = explorer.figure
+    svg = fig.svg()
+    root, ns = _svg_elements(svg)
+    assert root.get("width") == f"{fig.fig.bbox.width:.0f}"
+    images = root.findall(f"{ns}image")
+    assert len(images) == 2  # the static background, then the heat map
+    href = "{http://www.w3.org/1999/xlink}href"
+    background = np.asarray(Image.open(BytesIO(_decode_uri(images[0].get(href)))).convert("RGB"))
+    static = fig._bg["pixels"][..., :3].astype(int)
+    assert background.shape == static.shape
+    assert np.abs(background - static).mean() < 1  # 255 colours: close, not exact
+    heat = np.asarray(Image.open(BytesIO(_decode_uri(images[1].get(href)))).convert("RGB"))
+    np.testing.assert_array_equal(heat, np.asarray(fig.heat.get_array())[::-1, :, :3])
+    lines = root.findall(f"{ns}polyline")
+    colours = [p.get("stroke") for p in lines]
+    norm = [p for p in lines if p.get("stroke") == "#1f77b4"]
+    assert "#d62728" in colours and norm
+    points = np.array([[float(v) for v in xy.split(",")]
+                       for p in norm for xy in p.get("points").split()])
+    k, y = fig.norm_line.get_data()
+    ok = np.isfinite(y)
+    expected = fig.ax_norm.transData.transform(np.column_stack([k, y])[ok])
+    expected[:, 1] = fig.fig.bbox.height - expected[:, 1]
+    np.testing.assert_allclose(points, expected, atol=0.006)  # printed to 0.01 px
+    assert [p.get("stroke-dasharray") is not None for p in lines] == \
+        [c == "#d62728" for c in colours]  # only the bound is dashed
+    note = "".join(root.itertext())
+    assert ("overflowed" in note) == bool(fig.h_note.get_visible())
+
+
+def _decode_uri(uri: str) -> bytes:
+    import base64
+
+    assert uri.startswith("data:image/png;base64,")
+    return base64.b64decode(uri.split(",", 1)[1])
+
+
+def test_memory_explorer_live_svg():
+    ex = widgets.memory_explorer(T=50, H=8)
+    root, ns = _svg_elements(ex.figure.svg())
+    assert len(root.findall(f"{ns}polyline")) == 4  # one curve per cell
+
+
+def test_live_widget_shows_the_svg_and_follows_the_sliders():
+    import ipywidgets as w
+
+    ex = widgets.gradient_explorer(T=20, H=4, static_rhos=(1.0,), static_Ts=(20,))
+    box = ex.live_widget()
+    image = next(c for c in box.children if isinstance(c, w.Image))
+    assert image.format == "svg+xml" and bytes(image.value).startswith(b"<svg")
+    before = image.value
+    slider = box.children[0].children[0]  # the spectral radius
+    slider.value = 2.0
+    assert ex.settings["rho"] == 2.0
+    assert bytes(image.value) == ex.figure.svg() and bytes(image.value) != bytes(before)

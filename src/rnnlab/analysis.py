@@ -159,14 +159,18 @@ def rnn_jacobian_log10_norms_fast(h, Wh, activation: str = "tanh", ord: int | st
     h:  (T, H) hidden states h_1 … h_T of one sequence
     Wh: (H, H) recurrent weights
     activation, ord, ks: as ``rnn_jacobians`` and ``jacobian_log10_norms``
-    Same numbers as the plain version (tests/test_analysis.py checks them to 1e-12), in about a
-    quarter less time at T = 500, H = 64 (the live explorer's slider; benchmarks/bench_explorer.py):
+    Same numbers as the plain version (tests/test_analysis.py checks them to 1e-12), faster (the
+    live explorer's slider at T = 500, H = 64: benchmarks/bench_explorer.py):
 
     * the (T, H, H) Jacobians are never built: P J_k = (P diag(σ'(a_k))) Whᵀ, a column scaling
-      and one product per step;
+      and one product per step, written into two preallocated buffers;
     * the carried product is rescaled by a power of two, which is exact in floating point, so
-      its scale is an integer exponent; the rescaling is folded into the next step's column
-      scaling, so the product is not read an extra time per step.
+      the result does not depend on how often it is rescaled: only at the stored steps `ks`
+      and where an a-priori bound on its growth says it might leave float64's comfortable
+      range (``_stored_products``); an interval whose end came out tiny is redone step by step;
+    * the spectral norm of each stored product P is the square root of the largest eigenvalue
+      of the Gram matrix P Pᵀ (one batched ``eigvalsh``), cheaper than an SVD; for the largest
+      singular value this loses nothing (its relative error stays O(H ε)).
     """
     check_activation(activation)
     if ord not in (2, "fro"):
@@ -178,36 +182,95 @@ def rnn_jacobian_log10_norms_fast(h, Wh, activation: str = "tanh", ord: int | st
     ks = _check_ks(ks, T)
     with np.errstate(all="ignore"):
         d = np.nan_to_num(activation_grad(activation)(h), nan=0.0)  # σ'(a_t): (T, H)
-    WhT = np.ascontiguousarray(Wh.T)
-    slot = np.full(T + 1, -1)
-    slot[ks] = np.arange(len(ks))
-    mats = np.empty((len(ks), H, H))
-    exps = np.zeros(len(ks))  # log2 scale of each stored product (−inf: exactly zero)
-    P, e = np.eye(H), 0  # P_k = 2**e · P, with max |P| in [1/2, 1) after scaling
-    scale = 1.0  # 2**−(exponent of max |P|), applied with the next step's column scaling
-    for k in range(T, -1, -1):
-        if k < T:
-            # P_k = P_{k+1} J_{k+1} = (P_{k+1} diag(σ'(a_{k+1}))) Whᵀ; d[k] holds σ'(a_{k+1})
-            P = (P * (d[k] * scale)) @ WhT
-        m = max(float(P.max()), -float(P.min()))
-        if m == 0.0:  # every later (smaller k) product is exactly zero too
-            mats[slot[:k + 1][slot[:k + 1] >= 0]] = 0.0
-            exps[slot[:k + 1][slot[:k + 1] >= 0]] = -np.inf
-            break
-        _, shift = math.frexp(m)
-        e += shift
-        scale = math.ldexp(1.0, -shift)
-        if slot[k] >= 0:
-            mats[slot[k]] = np.ldexp(P, -shift)
-            exps[slot[k]] = e
-        if not 2.0 ** -1000 < scale < 2.0 ** 1000:  # keep `scale` a normal float
-            P, scale = np.ldexp(P, -shift), 1.0
-    if ord == 2:
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: inf/NaN, as the plain one
+        mats, exps = _stored_products(d, Wh, ks)
+    if ord == 2 and np.isfinite(mats).all():
+        # σ₁(P)² = λ_max(P Pᵀ); eigvalsh sorts ascending
+        gram = np.matmul(mats, mats.transpose(0, 2, 1))
+        unit_norms = np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[:, -1], 0.0))
+    elif ord == 2:  # inf/NaN in a product: let the SVD report it as the plain version does
         unit_norms = np.linalg.svd(mats, compute_uv=False)[:, 0]
     else:
         unit_norms = np.sqrt(np.einsum("kij,kij->k", mats, mats))
     with np.errstate(divide="ignore", invalid="ignore"):
         return exps * np.log10(2.0) + np.log10(unit_norms)
+
+
+# The carried product's largest entry is kept within 2^±_SAFE_LOG2 between rescalings, far from
+# float64's limits (2^1024 and, for full precision, 2^−1022).
+_SAFE_LOG2 = 300.0
+_TINY_LOG2 = -1000.0  # below 2^−1022 numbers are subnormal and lose precision
+_MAX_INTERVAL = 32  # steps between rescalings at most, so that a redone interval stays short
+
+
+def _stored_products(d: np.ndarray, Wh: np.ndarray, ks: np.ndarray):
+    """P_k = J_T ⋯ J_{k+1} for each k in `ks`, as (unit-max matrices, log2 scales).
+
+    d:  (T, H) σ'(a_t), so that J_t = diag(d[t − 1]) Whᵀ
+    Wh: (H, H)
+    ks: (K,) the steps to store
+    Returns mats: (K, H, H) with max |·| in [1/2, 1) (or exactly 0) and exps: (K,) such that
+    P_k = 2**exps · mats (exps = −inf where the product is exactly zero).
+    """
+    T, H = d.shape
+    WhT = np.ascontiguousarray(Wh.T)
+    slots = np.full(T + 1, -1)
+    slots[ks] = np.arange(len(ks))
+    slot = slots.tolist()
+    mats = np.empty((len(ks), H, H))
+    exps = np.zeros(len(ks))
+    # max |(P diag(d_k) Whᵀ)_ij| ≤ max |P| · max_j Σ_l |d_kl| |Wh_jl|: a bound on each step's growth
+    with np.errstate(all="ignore"):
+        growth = np.log2(np.max(np.abs(d) @ np.abs(Wh).T, axis=1, initial=0.0))
+    growth = np.nan_to_num(growth, nan=np.inf).tolist()  # Python floats: a faster inner loop
+    P, buf, saved = np.eye(H), np.empty((H, H)), np.empty((H, H))
+    e = 0  # P_k = 2**e · P
+    start, bound, low = T, 0.0, 0.0  # last rescaling; log2 bound of max|P| since, its minimum
+    k = T
+    while True:
+        # rescale at k: P's largest entry into [1/2, 1), exactly (a power of two)
+        m = max(float(P.max()), -float(P.min()))
+        # every max |P| since `start` was ≥ m · 2^−(bound − low); below 2^−1000 some entries
+        # may have lost precision to subnormal numbers: redo the interval one step at a time
+        if start - k > 1 and not (m > 0.0 and math.log2(m) - (bound - low) >= _TINY_LOG2):
+            P[...] = saved
+            for j in range(start - 1, k - 1, -1):
+                np.matmul(np.multiply(P, d[j], out=buf), WhT, out=P)
+                m = max(float(P.max()), -float(P.min()))
+                if m == 0.0:
+                    break
+                if math.isfinite(m):
+                    shift = math.frexp(m)[1]
+                    np.ldexp(P, -shift, out=P)
+                    e += shift
+            if m != 0.0:
+                m = max(float(P.max()), -float(P.min()))
+        if m == 0.0:  # this and every earlier (smaller k) product is exactly zero
+            done = slots[: k + 1][slots[: k + 1] >= 0]
+            mats[done] = 0.0
+            exps[done] = -np.inf
+            break
+        if math.isfinite(m):
+            shift = math.frexp(m)[1]
+            np.ldexp(P, -shift, out=P)
+            e += shift
+        if slot[k] >= 0:
+            mats[slot[k]] = P
+            exps[slot[k]] = e
+        if k == 0:
+            break
+        start, bound, low = k, 0.0, 0.0
+        saved[...] = P
+        # steps without rescaling while the bound allows, up to the next stored k
+        while True:
+            k -= 1
+            np.matmul(np.multiply(P, d[k], out=buf), WhT, out=P)
+            bound += growth[k]
+            low = min(low, bound)
+            if (slot[k] >= 0 or k == 0 or start - k >= _MAX_INTERVAL
+                    or not bound + growth[k - 1] <= _SAFE_LOG2 or bound < -_SAFE_LOG2):
+                break
+    return mats, exps
 
 
 def jacobian_norms(jacobians, ord: int | str = 2, ks=None) -> np.ndarray:

@@ -3,7 +3,8 @@
 An explorer is one object with two faces:
 
 * live, in Jupyter: ipywidgets sliders; each move calls ``update(**settings)``, which recomputes
-  with ``rnnlab.experiments`` and redraws the figure (``benchmarks/bench_explorer.py`` times it);
+  with ``rnnlab.experiments``, and sends the figure as SVG: the cached static part as one PNG,
+  the curves as vectors that the browser draws (``benchmarks/bench_explorer.py`` times a move);
 * static, in the built book (no kernel): a grid of settings is precomputed into PNG frames and
   shipped as an HTML snippet with plain ``<input type="range">`` sliders and a few lines of
   JavaScript that swap the frame, so the sliders still change the figure offline.
@@ -177,7 +178,8 @@ fixed: {html.escape(fixed)}. Run the notebook for the live version with every se
         """An ipywidgets box: sliders bound to ``update``, the figure, and its caption as text."""
         import ipywidgets as w
 
-        image = w.Image(value=self.figure.png(), format="png")
+        # SVG: the cached static part as one PNG, the curves as vectors (plots.LayeredFigure.svg)
+        image = w.Image(value=self.figure.svg(), format="svg+xml")
         caption = w.HTML(value=_caption_html(self.figure.caption))
         controls = {}
         for key, c in self.controls.items():
@@ -195,7 +197,7 @@ fixed: {html.escape(fixed)}. Run the notebook for the live version with every se
 
         def on_change(change):
             self.update(**{k: ctl.value for k, ctl in controls.items()})
-            image.value = self.figure.png()
+            image.value = self.figure.svg()
             caption.value = _caption_html(self.figure.caption)
 
         for ctl in controls.values():
