@@ -16,6 +16,8 @@ Imported here (NumPy only):
 * ``experiments`` the explorers' computations (no drawing)
 * ``tbptt``     truncated backpropagation through time
 * ``data``      deterministic toy tasks and the shipped corpus and series
+* ``text_data`` the shipped labelled sentences, tokenizer, de-duplicated split, vocabulary;
+                ``text_classifier`` bag-of-words and embedding + RNN sentence classifiers
 * ``gradcheck`` numerical gradients
 
 Not imported here: ``plots`` and ``widgets``, the only modules that import matplotlib and
@@ -42,6 +44,8 @@ from rnnlab import (
     optim,
     seq2seq,
     tbptt,
+    text_classifier,
+    text_data,
     train,
     validation,
 )
@@ -49,4 +53,4 @@ from rnnlab._version import __version__
 
 __all__ = ["__version__", "activations", "analysis", "attention", "data", "decoding", "embedding",
            "encoder", "experiments", "gradcheck", "init", "layers", "models", "optim", "seq2seq",
-           "tbptt", "train", "validation"]
+           "tbptt", "text_classifier", "text_data", "train", "validation"]
