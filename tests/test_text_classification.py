@@ -251,6 +251,16 @@ def test_fit_keeps_the_best_validation_epoch():
     assert text_classifier.accuracy(model, *val) == best
 
 
+def test_fit_rejects_malformed_splits():
+    ids, lengths, y = _batch()
+    model = text_classifier.BagOfWordsClassifier(7, 2)
+    with pytest.raises(TypeError, match=r"train_data must be a tuple \(ids, lengths, labels\)"):
+        text_classifier.fit(model, optim.Adam(), (ids, lengths), (ids, lengths, y), epochs=1)
+    with pytest.raises(ValueError, match=r"labels must be an integer array of shape \(N=4,\)"):
+        text_classifier.fit(model, optim.Adam(), (ids, lengths, y), (ids, lengths, y[:2]),
+                            epochs=1)
+
+
 def test_length_buckets_cover_every_sentence_once():
     lengths = np.random.default_rng(0).integers(1, 40, size=237)
     batches = text_classifier.length_buckets(lengths, 10, np.random.default_rng(1), chunk=5)

@@ -307,6 +307,16 @@ def length_buckets(lengths, batch_size: int, rng: np.random.Generator,
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def _check_split(name: str, split, model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, lengths, labels) of one split, checked against the model's V and C."""
+    if not isinstance(split, tuple | list) or len(split) != 3:
+        got = f"{len(split)} items" if isinstance(split, tuple | list) else type(split).__name__
+        raise TypeError(f"{name} must be a tuple (ids, lengths, labels), as "
+                        f"(*vocab.encode_batch(texts), labels); got {got}")
+    ids, lengths = check_ids_and_lengths(split[0], split[1], model.V)
+    return ids, lengths, _check_labels(split[2], ids.shape[0], model.C)
+
+
 def fit(model, optimizer, train_data, val_data, *, epochs: int, batch_size: int = 32,
         patience: int | None = None, seed: int = 0) -> FitHistory:
     """Minibatch training; keeps the parameters of the epoch with the best validation accuracy.
@@ -325,7 +335,8 @@ def fit(model, optimizer, train_data, val_data, *, epochs: int, batch_size: int 
     batch_size = check_positive_int("batch_size", batch_size)
     if patience is not None:
         patience = check_positive_int("patience", patience)
-    ids, lengths, labels = train_data
+    ids, lengths, labels = _check_split("train_data", train_data, model)
+    val_data = _check_split("val_data", val_data, model)
     rng = np.random.default_rng(seed)
     history = FitHistory()
     best, best_acc = None, -1.0
