@@ -10,9 +10,9 @@ Methods, each trained with the same seeds:
 * majority class: the more frequent training label (no training, no seed);
 * bag-of-words logistic regression (``text_classifier.BagOfWordsClassifier``), L2 penalty chosen
   from a grid on validation accuracy;
-* a GRU and a bidirectional GRU over learned embeddings (``text_classifier.RNNClassifier``),
-  mean-pooled over each sentence's words, the embedding and hidden size (E = H) chosen from a
-  grid on validation accuracy.
+* a GRU, a bidirectional GRU and a bidirectional LSTM over learned embeddings
+  (``text_classifier.RNNClassifier``), mean-pooled over each sentence's words, the embedding
+  and hidden size (E = H) chosen from a grid on validation accuracy.
 
 Every run uses Adam and early stopping: the parameters of the epoch with the best validation
 accuracy are kept. A configuration is chosen by its mean validation accuracy over the seeds; only
@@ -20,7 +20,7 @@ the chosen configuration of each method is then scored on the test split, once p
 
 Usage (from the repository root):
 
-    python experiments/text_classification_seeds.py           # 5 seeds (~3 CPU minutes)
+    python experiments/text_classification_seeds.py           # 5 seeds (~4 CPU minutes)
     python experiments/text_classification_seeds.py --quick   # a small setting, a few seconds
 
 Results (small JSON) go to experiments/results/text_classification_seeds.json, or to --out. The
@@ -53,7 +53,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "text_classification_see
 SETTINGS = dict(split_seed=0, fractions=[0.15, 0.15], min_count=2, batch_size=50,
                 lr_bow=0.01, lr_rnn=0.005, patience=4)
 FULL = dict(seeds=[0, 1, 2, 3, 4], l2_grid=[0.0, 0.001, 0.01], max_epochs_bow=30,
-            rnn_models={"GRU": ["gru", False], "BiGRU": ["gru", True]},
+            rnn_models={"GRU": ["gru", False], "BiGRU": ["gru", True],
+                        "BiLSTM": ["lstm", True]},
             sizes=[16, 32], poolings=["mean"], max_epochs_rnn=10)
 QUICK = dict(seeds=[0], l2_grid=[0.0, 0.01], max_epochs_bow=3,
              rnn_models={"GRU": ["gru", False]}, sizes=[8], poolings=["mean"],
