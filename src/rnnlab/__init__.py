@@ -18,6 +18,8 @@ Imported here (NumPy only):
 * ``experiments`` the explorers' computations (no drawing)
 * ``tbptt``     truncated backpropagation through time
 * ``data``      deterministic toy tasks and the shipped corpus and series
+* ``text_data`` the shipped labelled sentences, tokenizer, de-duplicated split, vocabulary;
+                ``text_classifier`` bag-of-words and embedding + RNN sentence classifiers
 * ``gradcheck`` numerical gradients
 * ``interpret`` looking inside a trained LSTM: activations, gate saturation, unit-feature
                 correlations; ``pretrained`` the shipped trained weights
@@ -50,6 +52,8 @@ from rnnlab import (
     seq2seq,
     tagger,
     tbptt,
+    text_classifier,
+    text_data,
     train,
     validation,
 )
@@ -57,4 +61,5 @@ from rnnlab._version import __version__
 
 __all__ = ["__version__", "activations", "analysis", "attention", "data", "decoding", "dropout",
            "embedding", "encoder", "experiments", "gradcheck", "init", "interpret", "layers",
-           "models", "optim", "pretrained", "seq2seq", "tagger", "tbptt", "train", "validation"]
+           "models", "optim", "pretrained", "seq2seq", "tagger", "tbptt", "text_classifier",
+           "text_data", "train", "validation"]
