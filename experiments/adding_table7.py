@@ -98,6 +98,19 @@ ROWS = (("lstm-1997", "lstm", H, "1997"), ("lstm-modern", "lstm", H, "modern"),
 # target T itself, with the budget the issue found enough for the LSTM at T = 100 (6,000 updates
 # of 64 = 384,000 fresh sequences, stopped early when validation is solved).
 B64 = dict(T=100, batch=64, budget=6000, eval_every=50, tune_seed=99, grid=(1e-3, 3e-3))
+# The batch-64 protocol at longer T: the same recipe, seeds and learning rate (the one tuned on
+# validation at T = 100; a tuning run at T = 500 would cost about as much as one model's seeds).
+# The budget is set so that the T = 500 stage fits about 45 CPU minutes on this machine (measured
+# by stage ``rate``); every model gets the same budget.
+# T = 1000 gets one timed attempt only (the LSTM, seed 0, about 10 CPU minutes): at the paper's
+# 853,000 sequences one seed of one model would take more than an hour here.
+LONG = {500: dict(budget=1500, eval_every=50, seeds=SEEDS,      # 96,000 sequences
+                  names=("lstm-modern", "gru-eqp", "rnn-eqp")),
+        1000: dict(budget=1600, eval_every=50, seeds=(0,),       # 102,400 sequences
+                   names=("lstm-modern",))}
+# Stage ``rate``: CPU seconds per 1,000 training sequences (minibatches of 64) and per validation
+# check, measured on a few updates of each model, for the budgets above and the T = 1000 estimate.
+RATE = dict(Ts=(100, 500, 1000), updates=16, seed=0)
 PROTOCOLS = {
     "batch-16": "the top-level lr/tuning/runs/summary: both LSTM recipes, GRU and RNN; minibatches "
                 "of 16, 6,000 updates (96,000 fresh sequences); learning rates tuned at T = 50 "
@@ -245,6 +258,44 @@ def table64_jobs(tuning: list[dict]) -> list[dict]:
             for seed in SEEDS for name, cell, hid, recipe in ROWS if recipe == "modern"]
 
 
+def long_jobs(T: int, tuning: list[dict]) -> list[dict]:
+    """Stage ``table500`` / ``table1000``: the batch-64 recipe at a longer T, with the learning
+    rate tuned on validation at T = 100 (stage tune64)."""
+    if len(tuning) < len(B64["grid"]):
+        raise RuntimeError("stage tune64 has not finished: run it before the longer T")
+    lr, L = pick_lr(tuning, "lstm-modern"), LONG[T]
+    return [dict(name=name, cell=cell, hidden=hid, recipe="modern", lr=lr, T=T,
+                 steps=L["budget"], seed=seed, batch=B64["batch"], eval_every=L["eval_every"])
+            for seed in L["seeds"] for name, cell, hid, recipe in ROWS if name in L["names"]]
+
+
+def rate_jobs() -> list[dict]:
+    return [dict(name=name, cell=cell, hidden=hid, T=T)
+            for T in RATE["Ts"] for name, cell, hid, recipe in ROWS if recipe == "modern"]
+
+
+def measure_rate(cell: str, hidden: int, T: int) -> dict:
+    """CPU seconds this process spends per 1,000 training sequences (minibatches of 64, the
+    modern recipe, as ``run`` does them) and per validation check of N_VAL sequences."""
+    dt = np.dtype(DTYPE)
+    model, opt, clip = build(cell, hidden, "modern", 1e-3, RATE["seed"], DTYPE)
+    n = RATE["updates"] * B64["batch"]
+    x, t, _ = data.adding_problem(n, T, seed=data_seeds(RATE["seed"])["train"])
+    x, t = x.astype(dt), t.astype(dt)
+    xv, _, _ = data.adding_problem(N_VAL, T, seed=data_seeds(RATE["seed"])["val"])
+    xv = xv.astype(dt)
+    c0 = time.process_time()
+    for k in range(RATE["updates"]):
+        b = slice(k * B64["batch"], (k + 1) * B64["batch"])
+        train.train(model, x[b], t[b], optimizer=opt, steps=1, clip_norm=clip, progress=False)
+    c1 = time.process_time()
+    model.forward(xv)
+    c2 = time.process_time()
+    return {"cell": cell, "H": hidden, "T": T, "num_params": model.num_params, "sequences": n,
+            "cpu_seconds_per_1000_sequences": round((c1 - c0) / n * 1000, 3),
+            "cpu_seconds_per_validation": round(c2 - c1, 3)}
+
+
 def load_parts(stage: str) -> list[dict]:
     runs = []
     for f in sorted(PARTS.glob(f"{stage}-*.jsonl")):
@@ -319,7 +370,8 @@ def meta() -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--stage", choices=("tune", "table", "tune64", "table64"))
+    ap.add_argument("--stage", choices=("tune", "table", "tune64", "table64", "rate",
+                                        "table500", "table1000"))
     ap.add_argument("--part", default="0/1", help="k/n: run every n-th job starting at k")
     ap.add_argument("--collect", action="store_true", help="merge the parts into the JSON")
     ap.add_argument("--quick", action="store_true", help="run only the quick setting")
@@ -344,9 +396,19 @@ def main(argv=None) -> None:
         (args.out or RESULTS).write_text(json.dumps(res, indent=1) + "\n")
         return
     k, n = map(int, args.part.split("/"))
+    if args.stage == "rate":  # a few seconds: no claims, one file per measurement run
+        PARTS.mkdir(parents=True, exist_ok=True)
+        with (PARTS / f"rate-{k}of{n}-{os.getpid()}.jsonl").open("a") as fh:
+            for job in rate_jobs()[k::n]:
+                r = {"name": job.pop("name"), **measure_rate(**job)}
+                fh.write(json.dumps(r) + "\n")
+                print(r, file=sys.stderr, flush=True)
+        return
     jobs = {"tune": tune_jobs, "table": lambda: table_jobs(load_parts("tune")),
             "tune64": tune64_jobs,
-            "table64": lambda: table64_jobs(load_parts("tune64"))}[args.stage]()
+            "table64": lambda: table64_jobs(load_parts("tune64")),
+            "table500": lambda: long_jobs(500, load_parts("tune64")),
+            "table1000": lambda: long_jobs(1000, load_parts("tune64"))}[args.stage]()
     PARTS.mkdir(parents=True, exist_ok=True)
     (PARTS / "claims").mkdir(exist_ok=True)
     sink = PARTS / f"{args.stage}-{k}of{n}-{os.getpid()}.jsonl"  # one file per worker
