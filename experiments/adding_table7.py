@@ -32,6 +32,15 @@ and 3e-3, tuning seed 99, the full budget), then the LSTM, GRU and RNN rows run 
 with minibatches of 64 for up to 6,000 updates (384,000 fresh sequences), validation checked every
 50 updates. Every run of a worker records its wall time and the CPU time of its process.
 
+The batch-64 protocol at longer T (``LONG``), with the learning rate tuned at T = 100 (tuning
+again at T = 500 would cost about as much as a model's three seeds): stage ``rate`` first measures
+the CPU seconds per 1,000 training sequences of each model at T = 100, 500 and 1000 (a few
+updates each); from those, the T = 500 budget is set so that the whole stage (3 models × 3 seeds,
+the same budget for every model) fits about 45 CPU minutes: 1,500 updates of 64 = 96,000
+sequences, 46 % of the paper's 209,000. T = 1000 gets one timed attempt, the LSTM on seed 0 for
+1,600 updates (102,400 sequences, about 10 CPU minutes); the other seeds and models are reported
+as not run.
+
 Usage (from the repository root; one BLAS thread, the machine's OpenBLAS variables unset):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
@@ -40,6 +49,9 @@ Usage (from the repository root; one BLAS thread, the machine's OpenBLAS variabl
                                                              # once per core you can spare
     ... python experiments/adding_table7.py --stage tune64   # batch-64 protocol: 2 runs
     ... python experiments/adding_table7.py --stage table64  # then its 9 runs
+    ... python experiments/adding_table7.py --stage rate     # CPU s per 1,000 sequences, 1 min
+    ... python experiments/adding_table7.py --stage table500 # T = 500: 9 runs, ~45 CPU min
+    ... python experiments/adding_table7.py --stage table1000  # T = 1000: 1 run, ~10 CPU min
     python experiments/adding_table7.py --collect            # merge into adding_table7.json
     python experiments/adding_table7.py --quick --out q.json # the quick setting, seconds
 
@@ -342,15 +354,19 @@ def summarise(runs: list[dict], planned: dict | None = None) -> list[dict]:
 
 
 def planned64(lr: float) -> dict:
-    """The batch-64 table as planned: (protocol, name, T) -> seeds and settings."""
+    """The batch-64 table as planned, (protocol, name, T) -> seeds and settings: every modern row
+    at T = 100, 500 and 1000 on all SEEDS (the seeds a stage did not run are then reported as not
+    run, e.g. all but one at T = 1000)."""
     out = {}
-    for name, cell, hid, recipe in ROWS:
-        if recipe != "modern":
-            continue
-        model = models.make_model(cell, 2, hid, 1, output="last", seed=0)
-        out[("batch-64", name, B64["T"])] = {"seeds": list(SEEDS), "settings": {
-            "cell": cell, "H": hid, "num_params": model.num_params, "recipe": recipe, "lr": lr,
-            "step_budget": B64["budget"], "batch": B64["batch"]}}
+    budgets = {B64["T"]: B64["budget"], **{T: L["budget"] for T, L in LONG.items()}}
+    for T, budget in budgets.items():
+        for name, cell, hid, recipe in ROWS:
+            if recipe != "modern":
+                continue
+            model = models.make_model(cell, 2, hid, 1, output="last", seed=0)
+            out[("batch-64", name, T)] = {"seeds": list(SEEDS), "settings": {
+                "cell": cell, "H": hid, "num_params": model.num_params, "recipe": recipe,
+                "lr": lr, "step_budget": budget, "batch": B64["batch"]}}
     return out
 
 
@@ -364,7 +380,7 @@ def meta() -> dict:
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
             "rnnlab_version_by_protocol": {"batch-16": BATCH16_RNNLAB,
                                            "batch-64": rnnlab.__version__},
-            "protocols": PROTOCOLS, "batch64": B64,
+            "protocols": PROTOCOLS, "batch64": B64, "long": LONG, "rate": RATE,
             "fewer_seeds_because": FEWER_SEEDS_BECAUSE}
 
 
@@ -383,7 +399,8 @@ def main(argv=None) -> None:
         return
     if args.collect:
         tuning, table = load_parts("tune"), load_parts("table")
-        tuning64, table64 = load_parts("tune64"), load_parts("table64")
+        tuning64 = load_parts("tune64")
+        table64 = load_parts("table64") + load_parts("table500") + load_parts("table1000")
         for r in tuning64 + table64:
             r["protocol"] = "batch-64"
         lr64 = pick_lr(tuning64, "lstm-modern")
@@ -391,7 +408,8 @@ def main(argv=None) -> None:
                                       "lstm-modern": pick_lr(tuning, "lstm-modern")},
                "summary": summarise(table), "tuning": tuning, "runs": table,
                "batch64": {"lr": {"lstm-modern": lr64}, "tuning": tuning64,
-                           "summary": summarise(table64, planned64(lr64)), "runs": table64},
+                           "summary": summarise(table64, planned64(lr64)), "runs": table64,
+                           "rate": load_parts("rate")},
                "quick": run_quick()}
         (args.out or RESULTS).write_text(json.dumps(res, indent=1) + "\n")
         return
