@@ -32,6 +32,15 @@ and 3e-3, tuning seed 99, the full budget), then the LSTM, GRU and RNN rows run 
 with minibatches of 64 for up to 6,000 updates (384,000 fresh sequences), validation checked every
 50 updates. Every run of a worker records its wall time and the CPU time of its process.
 
+The batch-64 protocol at longer T (``LONG``), with the learning rate tuned at T = 100 (tuning
+again at T = 500 would cost about as much as a model's three seeds): stage ``rate`` first measures
+the CPU seconds per 1,000 training sequences of each model at T = 100, 500 and 1000 (a few
+updates each); from those, the T = 500 budget is set so that the whole stage (3 models × 3 seeds,
+the same budget for every model) fits about 45 CPU minutes: 1,500 updates of 64 = 96,000
+sequences, 46 % of the paper's 209,000. T = 1000 gets one timed attempt, the LSTM on seed 0 for
+1,600 updates (102,400 sequences, about 10 CPU minutes); the other seeds and models are reported
+as not run.
+
 Usage (from the repository root; one BLAS thread, the machine's OpenBLAS variables unset):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
@@ -40,6 +49,9 @@ Usage (from the repository root; one BLAS thread, the machine's OpenBLAS variabl
                                                              # once per core you can spare
     ... python experiments/adding_table7.py --stage tune64   # batch-64 protocol: 2 runs
     ... python experiments/adding_table7.py --stage table64  # then its 9 runs
+    ... python experiments/adding_table7.py --stage rate     # CPU s per 1,000 sequences, 1 min
+    ... python experiments/adding_table7.py --stage table500 # T = 500: 9 runs, ~45 CPU min
+    ... python experiments/adding_table7.py --stage table1000  # T = 1000: 1 run, ~10 CPU min
     python experiments/adding_table7.py --collect            # merge into adding_table7.json
     python experiments/adding_table7.py --quick --out q.json # the quick setting, seconds
 
@@ -98,6 +110,29 @@ ROWS = (("lstm-1997", "lstm", H, "1997"), ("lstm-modern", "lstm", H, "modern"),
 # target T itself, with the budget the issue found enough for the LSTM at T = 100 (6,000 updates
 # of 64 = 384,000 fresh sequences, stopped early when validation is solved).
 B64 = dict(T=100, batch=64, budget=6000, eval_every=50, tune_seed=99, grid=(1e-3, 3e-3))
+# The batch-64 protocol at longer T: the same recipe, seeds and learning rate (the one tuned on
+# validation at T = 100; a tuning run at T = 500 would cost about as much as one model's seeds).
+# The budget is set so that the T = 500 stage fits about 45 CPU minutes on this machine (measured
+# by stage ``rate``); every model gets the same budget.
+# T = 1000 gets one timed attempt only (the LSTM, seed 0, about 10 CPU minutes): at the paper's
+# 853,000 sequences one seed of one model would take more than an hour here.
+LONG = {500: dict(budget=1500, eval_every=50, seeds=SEEDS,      # 96,000 sequences
+                  names=("lstm-modern", "gru-eqp", "rnn-eqp")),
+        1000: dict(budget=1600, eval_every=50, seeds=(0,),       # 102,400 sequences
+                   names=("lstm-modern",))}
+# What happened to the plan on the shared machine (the summary's seeds_not_run lists the runs)
+LONG_NOT_RUN_BECAUSE = (
+    "The T = 500 stage was planned at about 45 CPU minutes (3 models x 3 seeds, 96,000 sequences "
+    "each). On the shared 2-core machine a run got about a tenth of a core on average (see each "
+    "run's cpu_seconds and seconds), so within the session's time box only the LSTM and the RNN "
+    "ran; the GRU, the dearest model (about 10 CPU minutes a run), was stopped on seed 0 before it "
+    "finished and not started on seeds 1 and 2. The T = 1000 attempt (LSTM, seed 0, about 10 CPU "
+    "minutes) was started and stopped within its first CPU minute to leave the share to T = 500: "
+    "not attempted. At the measured rates one LSTM seed at the paper's 853,000 sequences would "
+    "cost about 80 CPU minutes.")
+# Stage ``rate``: CPU seconds per 1,000 training sequences (minibatches of 64) and per validation
+# check, measured on a few updates of each model, for the budgets above and the T = 1000 estimate.
+RATE = dict(Ts=(100, 500, 1000), updates=16, seed=0)
 PROTOCOLS = {
     "batch-16": "the top-level lr/tuning/runs/summary: both LSTM recipes, GRU and RNN; minibatches "
                 "of 16, 6,000 updates (96,000 fresh sequences); learning rates tuned at T = 50 "
@@ -245,6 +280,44 @@ def table64_jobs(tuning: list[dict]) -> list[dict]:
             for seed in SEEDS for name, cell, hid, recipe in ROWS if recipe == "modern"]
 
 
+def long_jobs(T: int, tuning: list[dict]) -> list[dict]:
+    """Stage ``table500`` / ``table1000``: the batch-64 recipe at a longer T, with the learning
+    rate tuned on validation at T = 100 (stage tune64)."""
+    if len(tuning) < len(B64["grid"]):
+        raise RuntimeError("stage tune64 has not finished: run it before the longer T")
+    lr, L = pick_lr(tuning, "lstm-modern"), LONG[T]
+    return [dict(name=name, cell=cell, hidden=hid, recipe="modern", lr=lr, T=T,
+                 steps=L["budget"], seed=seed, batch=B64["batch"], eval_every=L["eval_every"])
+            for seed in L["seeds"] for name, cell, hid, recipe in ROWS if name in L["names"]]
+
+
+def rate_jobs() -> list[dict]:
+    return [dict(name=name, cell=cell, hidden=hid, T=T)
+            for T in RATE["Ts"] for name, cell, hid, recipe in ROWS if recipe == "modern"]
+
+
+def measure_rate(cell: str, hidden: int, T: int) -> dict:
+    """CPU seconds this process spends per 1,000 training sequences (minibatches of 64, the
+    modern recipe, as ``run`` does them) and per validation check of N_VAL sequences."""
+    dt = np.dtype(DTYPE)
+    model, opt, clip = build(cell, hidden, "modern", 1e-3, RATE["seed"], DTYPE)
+    n = RATE["updates"] * B64["batch"]
+    x, t, _ = data.adding_problem(n, T, seed=data_seeds(RATE["seed"])["train"])
+    x, t = x.astype(dt), t.astype(dt)
+    xv, _, _ = data.adding_problem(N_VAL, T, seed=data_seeds(RATE["seed"])["val"])
+    xv = xv.astype(dt)
+    c0 = time.process_time()
+    for k in range(RATE["updates"]):
+        b = slice(k * B64["batch"], (k + 1) * B64["batch"])
+        train.train(model, x[b], t[b], optimizer=opt, steps=1, clip_norm=clip, progress=False)
+    c1 = time.process_time()
+    model.forward(xv)
+    c2 = time.process_time()
+    return {"cell": cell, "H": hidden, "T": T, "num_params": model.num_params, "sequences": n,
+            "cpu_seconds_per_1000_sequences": round((c1 - c0) / n * 1000, 3),
+            "cpu_seconds_per_validation": round(c2 - c1, 3)}
+
+
 def load_parts(stage: str) -> list[dict]:
     runs = []
     for f in sorted(PARTS.glob(f"{stage}-*.jsonl")):
@@ -291,19 +364,23 @@ def summarise(runs: list[dict], planned: dict | None = None) -> list[dict]:
 
 
 def planned64(lr: float) -> dict:
-    """The batch-64 table as planned: (protocol, name, T) -> seeds and settings."""
+    """The batch-64 table as planned, (protocol, name, T) -> seeds and settings: every modern row
+    at T = 100, 500 and 1000 on all SEEDS (the seeds a stage did not run are then reported as not
+    run, e.g. all but one at T = 1000)."""
     out = {}
-    for name, cell, hid, recipe in ROWS:
-        if recipe != "modern":
-            continue
-        model = models.make_model(cell, 2, hid, 1, output="last", seed=0)
-        out[("batch-64", name, B64["T"])] = {"seeds": list(SEEDS), "settings": {
-            "cell": cell, "H": hid, "num_params": model.num_params, "recipe": recipe, "lr": lr,
-            "step_budget": B64["budget"], "batch": B64["batch"]}}
+    budgets = {B64["T"]: B64["budget"], **{T: L["budget"] for T, L in LONG.items()}}
+    for T, budget in budgets.items():
+        for name, cell, hid, recipe in ROWS:
+            if recipe != "modern":
+                continue
+            model = models.make_model(cell, 2, hid, 1, output="last", seed=0)
+            out[("batch-64", name, T)] = {"seeds": list(SEEDS), "settings": {
+                "cell": cell, "H": hid, "num_params": model.num_params, "recipe": recipe,
+                "lr": lr, "step_budget": budget, "batch": B64["batch"]}}
     return out
 
 
-def meta() -> dict:
+def meta(batch64_versions: list[str]) -> dict:
     return {"rnnlab_version": rnnlab.__version__, "numpy_version": np.__version__,
             "python": platform.python_version(), "paper_table7": PAPER, "batch": BATCH,
             "eval_every": EVAL_EVERY, "n_val": N_VAL, "n_test": N_TEST, "dtype": DTYPE,
@@ -312,14 +389,16 @@ def meta() -> dict:
             "forget_pin": FORGET_PIN, "input_bias": INPUT_BIAS, "quick_setting": QUICK,
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
             "rnnlab_version_by_protocol": {"batch-16": BATCH16_RNNLAB,
-                                           "batch-64": rnnlab.__version__},
-            "protocols": PROTOCOLS, "batch64": B64,
+                                           "batch-64": batch64_versions},
+            "protocols": PROTOCOLS, "batch64": B64, "long": LONG, "rate": RATE,
+            "long_not_run_because": LONG_NOT_RUN_BECAUSE,
             "fewer_seeds_because": FEWER_SEEDS_BECAUSE}
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--stage", choices=("tune", "table", "tune64", "table64"))
+    ap.add_argument("--stage", choices=("tune", "table", "tune64", "table64", "rate",
+                                        "table500", "table1000"))
     ap.add_argument("--part", default="0/1", help="k/n: run every n-th job starting at k")
     ap.add_argument("--collect", action="store_true", help="merge the parts into the JSON")
     ap.add_argument("--quick", action="store_true", help="run only the quick setting")
@@ -331,22 +410,35 @@ def main(argv=None) -> None:
         return
     if args.collect:
         tuning, table = load_parts("tune"), load_parts("table")
-        tuning64, table64 = load_parts("tune64"), load_parts("table64")
+        tuning64 = load_parts("tune64")
+        table64 = load_parts("table64") + load_parts("table500") + load_parts("table1000")
         for r in tuning64 + table64:
             r["protocol"] = "batch-64"
         lr64 = pick_lr(tuning64, "lstm-modern")
-        res = {"meta": meta(), "lr": {"lstm-1997": pick_lr(tuning, "lstm-1997"),
+        versions = sorted({r["rnnlab_version"] for r in tuning64 + table64})  # as each run saw it
+        res = {"meta": meta(versions), "lr": {"lstm-1997": pick_lr(tuning, "lstm-1997"),
                                       "lstm-modern": pick_lr(tuning, "lstm-modern")},
                "summary": summarise(table), "tuning": tuning, "runs": table,
                "batch64": {"lr": {"lstm-modern": lr64}, "tuning": tuning64,
-                           "summary": summarise(table64, planned64(lr64)), "runs": table64},
+                           "summary": summarise(table64, planned64(lr64)), "runs": table64,
+                           "rate": load_parts("rate")},
                "quick": run_quick()}
         (args.out or RESULTS).write_text(json.dumps(res, indent=1) + "\n")
         return
     k, n = map(int, args.part.split("/"))
+    if args.stage == "rate":  # a few seconds: no claims, one file per measurement run
+        PARTS.mkdir(parents=True, exist_ok=True)
+        with (PARTS / f"rate-{k}of{n}-{os.getpid()}.jsonl").open("a") as fh:
+            for job in rate_jobs()[k::n]:
+                r = {"name": job.pop("name"), **measure_rate(**job)}
+                fh.write(json.dumps(r) + "\n")
+                print(r, file=sys.stderr, flush=True)
+        return
     jobs = {"tune": tune_jobs, "table": lambda: table_jobs(load_parts("tune")),
             "tune64": tune64_jobs,
-            "table64": lambda: table64_jobs(load_parts("tune64"))}[args.stage]()
+            "table64": lambda: table64_jobs(load_parts("tune64")),
+            "table500": lambda: long_jobs(500, load_parts("tune64")),
+            "table1000": lambda: long_jobs(1000, load_parts("tune64"))}[args.stage]()
     PARTS.mkdir(parents=True, exist_ok=True)
     (PARTS / "claims").mkdir(exist_ok=True)
     sink = PARTS / f"{args.stage}-{k}of{n}-{os.getpid()}.jsonl"  # one file per worker

@@ -188,3 +188,31 @@ def test_table7_batch64_protocol_is_consistent():
         # early stopping: no check before the last one had the validation set solved
         assert all(c[1] < 1.0 for c in r["val_curve"][:-1])
         assert r["seconds"] > 0 and r["cpu_seconds"] > 0  # wall and CPU time of every run
+
+
+def test_table7_longer_T_follows_its_plan():
+    """T = 500 and 1000 in the batch-64 protocol: the planned budgets, seeds and models, every
+    paper row present (run or reported as not run), and the measured CPU rates behind the budget."""
+    res = json.loads(TABLE7_RESULTS.read_text())
+    mod = _table7_module()
+    b64 = res["batch64"]
+    for r in b64["runs"]:
+        plan = mod.LONG.get(r["T"])
+        if plan is None:
+            assert r["T"] == mod.B64["T"] and r["step_budget"] == mod.B64["budget"]
+        else:
+            assert r["step_budget"] == plan["budget"]
+            assert [c[0] for c in r["val_curve"]] == list(  # validation every eval_every updates
+                range(plan["eval_every"], r["steps"] + 1, plan["eval_every"]))
+            assert r["seed"] in plan["seeds"] and r["name"] in plan["names"]
+    assert {row["T"] for row in b64["summary"]} == set(mod.PAPER)
+    for row in b64["summary"]:  # every model of a T has the same budget
+        same_T = [o for o in b64["summary"] if o["T"] == row["T"]]
+        assert {o["budget_sequences"] for o in same_T} == {row["budget_sequences"]}
+    names = {name for name, *_, recipe in mod.ROWS if recipe == "modern"}
+    assert {(r["name"], r["T"]) for r in b64["rate"]} == {
+        (name, T) for T in mod.RATE["Ts"] for name in names}
+    for r in b64["rate"]:
+        assert r["cpu_seconds_per_1000_sequences"] > 0 and r["cpu_seconds_per_validation"] > 0
+        assert r["sequences"] == mod.RATE["updates"] * mod.B64["batch"]
+
