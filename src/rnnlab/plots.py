@@ -40,6 +40,7 @@ from matplotlib.patches import Patch
 from matplotlib.path import Path
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.transforms import Affine2D
 
 from rnnlab.analysis import GradientFlow
 
@@ -117,7 +118,7 @@ def _fast_png(rgba: np.ndarray) -> bytes:
 
     header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlacing
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", zlib.compress(rows.data, 1)) + chunk(b"IEND", b""))
 
 
 @functools.lru_cache(maxsize=4)
@@ -289,9 +290,10 @@ def _svg_line(line: Line2D, height: float, dpi: float, clip: str) -> str:
                            f'stroke-linejoin="round" stroke-linecap="{cap}"{dash}{clip}/>')
     marker = MarkerStyle(line.get_marker())
     if marker.get_marker() not in ("None", "", " ", "none", None):
+        size = line.get_markersize() * px
         shape = marker.get_path().transformed(
-            marker.get_transform().scale(line.get_markersize() * px, -line.get_markersize() * px))
-        d = _svg_path_data(shape.vertices, shape.codes)
+            marker.get_transform() + Affine2D().scale(size, -size))
+        d = _svg_path_data(np.asarray(shape.vertices), shape.codes)
         face, edge = to_hex(line.get_markerfacecolor()), to_hex(line.get_markeredgecolor())
         for x, y in xy[np.isfinite(xy).all(axis=1)]:
             out.append(f'<path d="{d}" transform="translate({x:.2f},{y:.2f})" fill="{face}" '
@@ -334,7 +336,7 @@ def _svg_image(image: AxesImage, height: float, clip: str) -> str:
 
 def _svg_patch(patch: Patch, height: float, dpi: float) -> str:
     path = patch.get_path().transformed(patch.get_transform())
-    vertices = _svg_xy(path.vertices, height)
+    vertices = _svg_xy(np.asarray(path.vertices), height)
     return (f'<path d="{_svg_path_data(vertices, path.codes)}" fill="none" '
             f'stroke="{to_hex(patch.get_edgecolor())}" '
             f'stroke-width="{patch.get_linewidth() * dpi / 72:.2f}" stroke-linecap="square"/>')
@@ -345,7 +347,7 @@ def _svg_text(text: Text, height: float, dpi: float) -> str:
     lines = text.get_text().split("\n")
     if not any(lines):
         return ""
-    size = text.get_fontsize() * dpi / 72
+    size = float(text.get_fontsize()) * dpi / 72
     x, y = text.get_transform().transform(text.get_position())
     y = height - y
     # matplotlib's round box: the text (DejaVu Sans, ~0.53 em a character) plus 0.3 em a side
@@ -735,9 +737,9 @@ class AttentionExplorerFigure(LayeredFigure):
         for j, text in enumerate(self.in_letters):
             text.set_text(source[j] if j < S else "")
             text.set_x(j)
-        for t, text in enumerate(self.out_letters):
-            text.set_text(outputs[t] if t < rows else "")
-            text.set_y(t)
+        for row, text in enumerate(self.out_letters):
+            text.set_text(outputs[row] if row < rows else "")
+            text.set_y(row)
         self.plotted = {"model": model, "length": length, "weights": weights,
                         "seed_acc": np.asarray(seed_acc), "outputs": list(outputs)}
         self.caption = caption

@@ -339,7 +339,8 @@ def fit(model, optimizer, train_data, val_data, *, epochs: int, batch_size: int 
     val_data = _check_split("val_data", val_data, model)
     rng = np.random.default_rng(seed)
     history = FitHistory()
-    best, best_acc = None, -1.0
+    best: dict[str, np.ndarray] = {}  # set in epoch 1: every accuracy beats -1
+    best_acc = -1.0
     for epoch in range(1, epochs + 1):
         losses = []
         for idx in length_buckets(lengths, batch_size, rng):
