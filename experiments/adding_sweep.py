@@ -34,11 +34,8 @@ also stores the quick setting's result under "quick", produced by the same code 
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -50,6 +47,7 @@ if __name__ == "__main__":
         os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from _common import results_parser, write_results  # noqa: E402
 
 import rnnlab  # noqa: E402
 from rnnlab import data, models, optim, train  # noqa: E402
@@ -175,9 +173,7 @@ def _meta() -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="run only the quick setting")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
+    parser = results_parser(__doc__)
     args = parser.parse_args(argv)
     out = args.out or (RESULTS.with_name("adding_sweep_quick.json") if args.quick else RESULTS)
     start = time.perf_counter()
@@ -197,10 +193,7 @@ def main(argv=None) -> None:
                     print(f"{task:6s} {cell:4s} T={T:3d}  correct {r['fraction_correct']:.3f}  "
                           f"steps {r['steps']:5d}  test loss {r['test_loss']:.4f}  "
                           f"({time.perf_counter() - t0:.0f} s)", flush=True)
-    result["meta"]["wall_time_s"] = round(time.perf_counter() - start, 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out} in {result['meta']['wall_time_s']} s", file=sys.stderr)
+    write_results(result, out, start)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,6 @@ run stores the quick setting's result under "quick" too, produced by the same co
 
 from __future__ import annotations
 
-import argparse
-import json
 import multiprocessing
 import os
 import platform
@@ -50,6 +48,7 @@ if __name__ == "__main__":
         os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from _common import results_parser, write_results  # noqa: E402
 
 import rnnlab  # noqa: E402
 from rnnlab import decoding, models, optim  # noqa: E402
@@ -234,10 +233,7 @@ def _line(r: dict) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="run only the quick setting")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the full run")
+    parser = results_parser(__doc__, jobs_help="processes for the full run")
     args = parser.parse_args(argv)
     out = args.out or (RESULTS.with_name("attention_sweep_quick.json") if args.quick
                        else RESULTS)
@@ -261,10 +257,7 @@ def main(argv=None) -> None:
         print("quick", _line(r), flush=True)
     for r in result.get("results", []):
         print(_line(r), f"({r['seconds']:.0f} s)", flush=True)
-    result["meta"]["wall_time_s"] = round(time.perf_counter() - start, 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out} in {result['meta']['wall_time_s']} s", file=sys.stderr)
+    write_results(result, out, start)
 
 
 if __name__ == "__main__":

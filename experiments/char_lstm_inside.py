@@ -43,9 +43,7 @@ setting's result under "quick", produced by the same code path, so that
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import multiprocessing
 import os
 import platform
@@ -59,6 +57,7 @@ if __name__ == "__main__":
         os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from _common import results_parser, write_results  # noqa: E402
 
 import rnnlab  # noqa: E402
 from rnnlab import data, interpret, models, optim  # noqa: E402
@@ -223,9 +222,7 @@ def _meta(corpus: dict) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="run only the quick setting")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
+    parser = results_parser(__doc__)
     parser.add_argument("--weights", type=Path, default=WEIGHTS,
                         help="where the full run writes seed 0's weights (.npz)")
     parser.add_argument("--jobs", type=int, default=1, help="seeds trained in parallel")
@@ -250,10 +247,7 @@ def main(argv=None) -> None:
                   f"{u['in_quotes']['unit']} test r={u['in_quotes']['test_corr']:+.2f}, line "
                   f"unit {u['position_in_line']['unit']} test r="
                   f"{u['position_in_line']['test_corr']:+.2f} ({cpu} CPU s)", flush=True)
-    result["meta"]["wall_time_s"] = round(time.perf_counter() - start, 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out} in {result['meta']['wall_time_s']} s", file=sys.stderr)
+    write_results(result, out, start)
 
 
 if __name__ == "__main__":

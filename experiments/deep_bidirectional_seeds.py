@@ -41,12 +41,9 @@ that ``tests/test_deep_bidirectional.py`` can re-run it and compare.
 
 from __future__ import annotations
 
-import argparse
-import json
 import multiprocessing
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -56,6 +53,7 @@ if __name__ == "__main__":
         os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from _common import results_parser, write_results  # noqa: E402
 
 import rnnlab  # noqa: E402
 from rnnlab import optim  # noqa: E402
@@ -187,10 +185,7 @@ def _run_timed(task: str, name: str, seed: int) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="run only the quick setting")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the full run")
+    parser = results_parser(__doc__, jobs_help="processes for the full run")
     args = parser.parse_args(argv)
     out = args.out or (RESULTS.with_name("deep_bidirectional_seeds_quick.json") if args.quick
                        else RESULTS)
@@ -201,10 +196,7 @@ def main(argv=None) -> None:
         # every run is seeded and single-threaded: the results do not depend on --jobs
         with multiprocessing.Pool(max(1, args.jobs)) as pool:
             result["results"] = pool.starmap(_run_timed, jobs)
-    result["meta"]["wall_time_s"] = round(time.perf_counter() - start, 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out} in {result['meta']['wall_time_s']} s", file=sys.stderr)
+    write_results(result, out, start)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,8 @@ also stores the quick setting's result under "quick", produced by the same code 
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -40,6 +37,7 @@ if __name__ == "__main__":
         os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from _common import results_parser, write_results  # noqa: E402
 
 import rnnlab  # noqa: E402
 from rnnlab import data, models, optim, train  # noqa: E402
@@ -120,9 +118,7 @@ def _meta() -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="run only the quick setting")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
+    parser = results_parser(__doc__)
     args = parser.parse_args(argv)
     out = args.out or (RESULTS.with_name("forecasting_seeds_quick.json") if args.quick else RESULTS)
     start = time.perf_counter()
@@ -133,10 +129,7 @@ def main(argv=None) -> None:
             print(f"seed {r['seed']}: test MAE {r['test_mae']:.2f}  RMSE {r['test_rmse']:.2f}",
                   flush=True)
         print("chosen updates:", result["results"]["chosen_updates"])
-    result["meta"]["wall_time_s"] = round(time.perf_counter() - start, 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out} in {result['meta']['wall_time_s']} s", file=sys.stderr)
+    write_results(result, out, start)
 
 
 if __name__ == "__main__":

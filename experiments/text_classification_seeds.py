@@ -30,11 +30,8 @@ that ``tests/test_text_classification.py`` can re-run it and compare.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -44,6 +41,7 @@ if __name__ == "__main__":
         os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from _common import results_parser, write_results  # noqa: E402
 
 import rnnlab  # noqa: E402
 from rnnlab import optim, text_classifier, text_data  # noqa: E402
@@ -162,9 +160,7 @@ def _meta() -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="run only the quick setting")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
+    parser = results_parser(__doc__)
     args = parser.parse_args(argv)
     out = args.out or (RESULTS.with_name("text_classification_seeds_quick.json") if args.quick
                        else RESULTS)
@@ -176,11 +172,8 @@ def main(argv=None) -> None:
             acc = [t["accuracy"] for t in r["test"]]
             print(f"{method}: chosen {r['chosen']}, test accuracy {np.mean(acc):.3f} "
                   f"± {np.std(acc):.3f}", flush=True)
-    result["meta"]["wall_time_s"] = round(time.perf_counter() - start, 1)
     result["meta"]["cpu_time_s"] = round(time.process_time(), 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out} in {result['meta']['wall_time_s']} s", file=sys.stderr)
+    write_results(result, out, start)
 
 
 if __name__ == "__main__":

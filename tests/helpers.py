@@ -7,6 +7,7 @@ ordinary module; ``conftest.py`` keeps only fixtures.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -78,3 +79,40 @@ def run_quick(script, tmp_path, timeout: float = 120) -> dict:
                    cwd=Path(__file__).resolve().parents[1], capture_output=True, timeout=timeout,
                    env=env)
     return json.loads(out.read_text())
+
+
+def assert_same_results(new, old, where: str = "") -> None:
+    """An experiment's re-run against its committed JSON: equal structure; floats equal to 1e-9
+    relative (float64, one BLAS thread: a difference means the code or the data changed, not the
+    machine); integers, unit indices, counts and strings exact.
+
+    new:   the re-run's results (parsed JSON)
+    old:   the committed results
+    where: the path inside the results, for the assertion message
+    """
+    if isinstance(old, dict):
+        assert new.keys() == old.keys(), where
+        for key in old:
+            assert_same_results(new[key], old[key], f"{where}.{key}")
+    elif isinstance(old, list):
+        assert len(new) == len(old), where
+        for i, (a, b) in enumerate(zip(new, old)):
+            assert_same_results(a, b, f"{where}[{i}]")
+    elif isinstance(old, float):
+        assert math.isclose(new, old, rel_tol=1e-9, abs_tol=1e-12), (where, new, old)
+    else:
+        assert new == old, (where, new, old)
+
+
+def load_experiment(name: str):
+    """Import ``experiments/<name>.py`` as a module, with ``experiments/`` on ``sys.path`` as when
+    the script runs (the scripts import their shared ``_common``), as the notebooks do.
+
+    name: the script's file name without ``.py``, e.g. "attention_sweep"
+    """
+    import importlib
+
+    folder = str(Path(__file__).resolve().parents[1] / "experiments")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(name)

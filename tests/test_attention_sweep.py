@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from helpers import run_quick
+from helpers import load_experiment, run_quick
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "attention_sweep.py"
@@ -59,11 +59,7 @@ def test_full_run_has_five_seeds_and_its_validation_curves():
 
 
 def test_validation_strings_are_neither_test_nor_training_strings():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("attention_sweep", SCRIPT)
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
+    sweep = load_experiment("attention_sweep")
     lengths = sweep.FULL["lengths"]
     test = sweep.heldout_set(lengths, sweep.FULL["n_test"])
     test_rows = {tuple(row) for rows in test.values() for row in rows}

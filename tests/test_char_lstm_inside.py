@@ -5,7 +5,6 @@ validation bits per character."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_quick
+from helpers import assert_same_results, load_experiment, run_quick
 
 from rnnlab import pretrained
 
@@ -28,10 +27,7 @@ def _committed() -> dict:
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("char_lstm_inside", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_experiment("char_lstm_inside")
 
 
 def test_committed_results_cover_five_seeds_and_are_consistent():
@@ -58,27 +54,12 @@ def test_committed_results_cover_five_seeds_and_are_consistent():
                 assert 0 <= s["mean_left"] + s["mean_right"] <= 1
 
 
-def _assert_same(new, old, where="") -> None:
-    """Equal structure; unit indices, counts and strings exact; floats to 1e-9 (float64, one
-    BLAS thread: a difference means the code or the data changed, not the machine)."""
-    if isinstance(old, dict):
-        assert new.keys() == old.keys(), where
-        for key in old:
-            _assert_same(new[key], old[key], f"{where}.{key}")
-    elif isinstance(old, list):
-        assert len(new) == len(old), where
-        for i, (a, b) in enumerate(zip(new, old)):
-            _assert_same(a, b, f"{where}[{i}]")
-    elif isinstance(old, float):
-        assert math.isclose(new, old, rel_tol=1e-9, abs_tol=1e-12), (where, new, old)
-    else:
-        assert new == old, (where, new, old)
 
 
 def test_quick_setting_reproduces_committed_numbers(tmp_path):
     live = run_quick(SCRIPT, tmp_path, timeout=300)  # ~15 CPU s; more on a busy machine
     assert "results" not in live  # --quick runs only the quick setting
-    _assert_same(live["quick"], _committed()["quick"], "quick")
+    assert_same_results(live["quick"], _committed()["quick"], "quick")
 
 
 def test_shipped_weights_match_checksum_and_recorded_validation_bpc():

@@ -6,14 +6,13 @@ strings never reach training; the labels follow their definition."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_quick
+from helpers import load_experiment, run_quick
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "deep_bidirectional_seeds.py"
@@ -22,10 +21,7 @@ RESULTS = ROOT / "experiments" / "results" / "deep_bidirectional_seeds.json"
 
 @pytest.fixture(scope="module")
 def exp():
-    spec = importlib.util.spec_from_file_location("deep_bidirectional_seeds", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_experiment("deep_bidirectional_seeds")
 
 
 def _committed() -> dict:

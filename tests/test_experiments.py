@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_quick
+from helpers import assert_same_results, load_experiment, run_quick
 
 from rnnlab import data, layers, train
 
@@ -60,20 +60,6 @@ def test_quick_setting_reproduces_committed_numbers(tmp_path):
 CHAPTER6 = ["forecasting_seeds", "seq2seq_seeds", "char_lm_seeds"]
 
 
-def _assert_same(new, old, where="") -> None:
-    """Equal structure; floats equal to 1e-9 (float64, one BLAS thread), everything else exact."""
-    if isinstance(old, dict):
-        assert new.keys() == old.keys(), where
-        for key in old:
-            _assert_same(new[key], old[key], f"{where}.{key}")
-    elif isinstance(old, list):
-        assert len(new) == len(old), where
-        for i, (a, b) in enumerate(zip(new, old)):
-            _assert_same(a, b, f"{where}[{i}]")
-    elif isinstance(old, float):
-        assert math.isclose(new, old, rel_tol=1e-9, abs_tol=1e-12), (where, new, old)
-    else:
-        assert new == old, (where, new, old)
 
 
 @pytest.mark.parametrize("name", CHAPTER6)
@@ -83,7 +69,7 @@ def test_chapter6_quick_settings_reproduce_committed_numbers(name, tmp_path):
     assert committed["results"], "the full run's results are committed"
     live = run_quick(script, tmp_path)
     assert "results" not in live
-    _assert_same(live["quick"], committed["quick"], name)
+    assert_same_results(live["quick"], committed["quick"], name)
 
 
 def test_chapter6_results_cover_every_seed():
@@ -110,12 +96,7 @@ TABLE7_RESULTS = ROOT / "experiments" / "results" / "adding_table7.json"
 
 
 def _table7_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("adding_table7", TABLE7)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_experiment("adding_table7")
 
 
 def test_table7_committed_results_are_consistent():
