@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnlab import gradcheck
+
 
 class CheckFailed(Exception):
     """A check's verdict: the test fails with this message for the student."""
@@ -151,6 +153,40 @@ class Verifier:
         if tuple(np.shape(actual)) != tuple(expected):
             self.fail(message.format(expected=tuple(expected), got=tuple(np.shape(actual))))
 
+    def gradients_match(self, names: list[str], grads: list[np.ndarray],
+                        expected: list[np.ndarray], context: str, *, like_input: bool = False
+                        ) -> None:
+        """Each gradient has the reference's shape and values (rtol 1e-9, atol 1e-12).
+
+        names:      the gradients' names, e.g. ["dx", "dh0", …]
+        grads:      the student's gradients, in that order
+        expected:   the reference gradients, in that order
+        context:    ends the message "{name} differs from the reference {context}"
+        like_input: the shape message names the input, "dq must have shape …, like q"
+        """
+        for name, g, e in zip(names, grads, expected):
+            self.shape(g, e.shape, _gradient_shape_message(name, like_input))
+            self.close(g, e, f"{name} differs from the reference {context}", rtol=1e-9,
+                       atol=1e-12)
+
+    def gradients_check(self, names: list[str], grads: list[np.ndarray],
+                        params: list[np.ndarray], numerical: Callable[[np.ndarray], np.ndarray],
+                        *, like_input: bool = False) -> None:
+        """Each gradient has its parameter's shape and a relative error < 1e-7 against centred
+        differences of the REFERENCE forward (never of the student's own functions).
+
+        names:      the gradients' names, e.g. ["dx", "dh_prev", …]
+        grads:      the student's gradients, in that order
+        params:     the parameters, in that order (numerical perturbs them in place)
+        numerical:  p -> the centred-difference gradient with respect to p
+        like_input: the shape message names the input, "dx must have shape …, like x"
+        """
+        for name, g, p in zip(names, grads, params):
+            self.shape(g, p.shape, _gradient_shape_message(name, like_input))
+            err = gradcheck.rel_error(g, numerical(p))
+            self.expect(err < 1e-7, f"{name}: relative error {err:.1e} against centred "
+                        "differences (a correct gradient gives < 1e-7)")
+
     def close(self, actual, expected, message: str, rtol: float = 1e-7, atol: float = 0.0
               ) -> None:
         """np.testing.assert_allclose's rule, on plain arrays here, with the student's message."""
@@ -174,3 +210,9 @@ class Verifier:
     def equal(self, actual, expected, message: str) -> None:
         if not np.array_equal(np.asarray(actual), np.asarray(expected)):
             self.fail(message)
+
+
+def _gradient_shape_message(name: str, like_input: bool) -> str:
+    """The shape message of a gradient, with {expected} and {got} left for Verifier.shape."""
+    like = f", like {name[1:]}" if like_input else ""
+    return f"{name} must have shape {{expected}}{like}; got {{got}}"

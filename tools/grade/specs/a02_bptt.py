@@ -33,11 +33,9 @@ def step_visible(t: Verifier) -> None:
     def forward():
         return layers.rnn_step_forward(*params)[0]
 
-    for name, g, p in zip(STEP_GRADS, grads, params):
-        t.shape(g, p.shape, f"{name} must have shape {{expected}}, like {name[1:]}; got {{got}}")
-        err = gradcheck.rel_error(g, gradcheck.numerical_gradient_array(forward, p, dh))
-        t.expect(err < 1e-7, f"{name}: relative error {err:.1e} against centred differences (a "
-                 "correct gradient gives < 1e-7)")
+    t.gradients_check(STEP_GRADS, grads, params,
+                      lambda p: gradcheck.numerical_gradient_array(forward, p, dh),
+                      like_input=True)
 
 
 STEP_RUN = """_, cache = rnnlab_layers.rnn_step_forward(x, h_prev, Wx, Wh, b)
@@ -58,19 +56,22 @@ def step_hidden(t: Verifier) -> None:
     _, cache = layers.rnn_step_forward(*(t.inputs[n] for n in STEP))
     expected = layers.rnn_step_backward(t.inputs["dh"], cache)
     grads = t.arrays("grads", 5, "rnn_step_backward", STEP_GRADS)
-    for name, g, e in zip(STEP_GRADS, grads, expected):
-        t.shape(g, e.shape, f"{name} must have shape {{expected}}; got {{got}}")
-        t.close(g, e, f"{name} differs from the reference for a batch of N = 3", rtol=1e-9,
-                atol=1e-12)
+    t.gradients_match(STEP_GRADS, grads, expected, "for a batch of N = 3")
 
 
 # ---- Part 2: through time ---------------------------------------------------------------------
-def bptt_visible_inputs(ref) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(2)
-    N, T, D, H = 2, 3, 3, 4
+def _sequence_inputs(seed: int, N: int, T: int, D: int, H: int, wh_scale: float = 1.0
+                     ) -> dict[str, np.ndarray]:
+    """x (N, T, D), h0 (N, H), Wx (D, H), Wh (H, H) times wh_scale, b (H,), dh (N, T, H)."""
+    rng = np.random.default_rng(seed)
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
-    Wx, Wh, b = rng.standard_normal((D, H)), rng.standard_normal((H, H)), rng.standard_normal(H)
+    Wx, Wh, b = (rng.standard_normal((D, H)), rng.standard_normal((H, H)) * wh_scale,
+                 rng.standard_normal(H))
     return {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b, "dh": rng.standard_normal((N, T, H))}
+
+
+def bptt_visible_inputs(ref) -> dict[str, np.ndarray]:
+    return _sequence_inputs(2, N=2, T=3, D=3, H=4)
 
 
 def bptt_visible(t: Verifier) -> None:
@@ -111,10 +112,7 @@ def bptt_hidden(t: Verifier) -> None:
     for case, key in [("a loss at every step", "every"), ("a loss at the last step only", "last")]:
         expected = layers.rnn_backward(t.inputs[f"dh_{key}"], cache)
         grads = t.arrays(key, 5, "rnn_backward", SEQ_GRADS)
-        for name, g, e in zip(SEQ_GRADS, grads, expected):
-            t.shape(g, e.shape, f"{name} must have shape {{expected}}; got {{got}}")
-            t.close(g, e, f"{name} differs from the reference with {case}", rtol=1e-9,
-                    atol=1e-12)
+        t.gradients_match(SEQ_GRADS, grads, expected, f"with {case}")
 
 
 BPTT_HIDDEN_RUN = """_, caches = rnn_forward_with_caches(x, h0, Wx, Wh, b)
@@ -205,11 +203,7 @@ out['measured'] = relative_errors(suspect_backward)
 
 # ---- Part 4: truncated BPTT -------------------------------------------------------------------
 def tbptt_visible_inputs(ref) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(3)
-    N, T, D, H = 2, 4, 3, 4
-    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
-    Wx, Wh, b = rng.standard_normal((D, H)), rng.standard_normal((H, H)) / 2, rng.standard_normal(H)
-    return {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b, "dh": rng.standard_normal((N, T, H))}
+    return _sequence_inputs(3, N=2, T=4, D=3, H=4, wh_scale=0.5)
 
 
 def tbptt_visible(t: Verifier) -> None:
@@ -231,11 +225,7 @@ out['k_more'] = truncated_rnn_backward(dh, caches, T + 3)
 
 
 def tbptt_hidden_inputs(ref) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(203)
-    N, T, D, H = 2, 7, 2, 3
-    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
-    Wx, Wh, b = rng.standard_normal((D, H)), rng.standard_normal((H, H)), rng.standard_normal(H)
-    return {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b, "dh": rng.standard_normal((N, T, H))}
+    return _sequence_inputs(203, N=2, T=7, D=2, H=3)
 
 
 def tbptt_hidden(t: Verifier) -> None:

@@ -105,11 +105,7 @@ def lstm_gradcheck_visible(t: Verifier) -> None:
         (h, c), _ = layers.lstm_step_forward(*params)
         return np.sum(h * dh) + np.sum(c * dc)
 
-    for name, g, p in zip(LSTM, grads, params):
-        t.shape(g, p.shape, f"d{name} must have shape {{expected}}; got {{got}}")
-        err = gradcheck.rel_error(g, gradcheck.numerical_gradient(loss, p))
-        t.expect(err < 1e-7, f"d{name}: relative error {err:.1e} against centred differences "
-                 "(a correct gradient gives < 1e-7)")
+    t.gradients_check(LSTM_GRADS, grads, params, lambda p: gradcheck.numerical_gradient(loss, p))
 
 
 def lstm_backward_inputs(ref) -> dict[str, np.ndarray]:
@@ -124,10 +120,7 @@ def lstm_backward_hidden(t: Verifier) -> None:
     _, cache = layers.lstm_step_forward(*(t.inputs[n] for n in LSTM))
     expected = layers.lstm_step_backward((t.inputs["dh"], t.inputs["dc"]), cache)
     grads = t.arrays("grads", 6, "lstm_step_backward", LSTM_GRADS)
-    for name, g, e in zip(LSTM_GRADS, grads, expected):
-        t.shape(g, e.shape, f"{name} must have shape {{expected}}; got {{got}}")
-        t.close(g, e, f"{name} differs from the reference lstm_step_backward", rtol=1e-9,
-                atol=1e-12)
+    t.gradients_match(LSTM_GRADS, grads, expected, "lstm_step_backward")
 
 
 # ---- GRU (extra credit) -----------------------------------------------------------------------
@@ -159,11 +152,7 @@ def gru_gradcheck_visible(t: Verifier) -> None:
     def loss():
         return np.sum(layers.gru_step_forward(*params)[0] * dh)
 
-    for name, g, p in zip(GRU, grads, params):
-        t.shape(g, p.shape, f"d{name} must have shape {{expected}}; got {{got}}")
-        err = gradcheck.rel_error(g, gradcheck.numerical_gradient(loss, p))
-        t.expect(err < 1e-7, f"d{name}: relative error {err:.1e} against centred differences "
-                 "(a correct gradient gives < 1e-7)")
+    t.gradients_check(GRU_GRADS, grads, params, lambda p: gradcheck.numerical_gradient(loss, p))
 
 
 def gru_hidden_inputs(ref) -> dict[str, np.ndarray]:
@@ -181,10 +170,7 @@ def gru_hidden(t: Verifier) -> None:
             "with r applied to h_prev Wh_n + bh_n", rtol=1e-10, atol=1e-12)
     expected = layers.gru_step_backward(t.inputs["dh"], cache)
     grads = t.arrays("grads", 6, "gru_step_backward", GRU_GRADS)
-    for name, g, e in zip(GRU_GRADS, grads, expected):
-        t.shape(g, e.shape, f"{name} must have shape {{expected}}; got {{got}}")
-        t.close(g, e, f"{name} differs from the reference gru_step_backward", rtol=1e-9,
-                atol=1e-12)
+    t.gradients_match(GRU_GRADS, grads, expected, "gru_step_backward")
 
 
 SPEC = AssignmentSpec(

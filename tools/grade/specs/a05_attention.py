@@ -292,11 +292,9 @@ def backward_visible(t: Verifier) -> None:
     def forward():
         return layers.dot_product_attention_forward(*params, mask)[0]
 
-    for name, g, p in zip(QKV_GRADS, grads, params):
-        t.shape(g, p.shape, f"{name} must have shape {{expected}}, like {name[1:]}; got {{got}}")
-        err = gradcheck.rel_error(g, gradcheck.numerical_gradient_array(forward, p, dout))
-        t.expect(err < 1e-7, f"{name}: relative error {err:.1e} against centred differences (a "
-                 "correct gradient gives < 1e-7)")
+    t.gradients_check(QKV_GRADS, grads, params,
+                      lambda p: gradcheck.numerical_gradient_array(forward, p, dout),
+                      like_input=True)
 
 
 def backward_hidden_inputs(ref) -> dict[str, np.ndarray]:
@@ -325,11 +323,7 @@ def backward_hidden(t: Verifier) -> None:
         _, cache = layers.dot_product_attention_forward(q, k, v, t.inputs[mask], scale)
         expected = layers.dot_product_attention_backward(dout, cache)
         grads = t.arrays(key, 3, "dot_product_attention_backward", QKV_GRADS)
-        for name, g, e in zip(QKV_GRADS, grads, expected):
-            t.shape(g, e.shape, f"{name} must have shape {{expected}}, like {name[1:]}; got "
-                    "{got}")
-            t.close(g, e, f"{name} differs from the reference with {case}", rtol=1e-9,
-                    atol=1e-12)
+        t.gradients_match(QKV_GRADS, grads, expected, f"with {case}", like_input=True)
 
 
 SPEC = AssignmentSpec(
